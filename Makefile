@@ -1,0 +1,60 @@
+# shebao — two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# PostgreSQL used by `make test` when DATABASE_URL is not set.
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/shebao
+
+.PHONY: run test lint typecheck test-sqlite test-postgres bench messages clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "shebao needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+var:
+	@mkdir -p var
+
+run: $(STAMP) var
+	$(BIN)/shebao migrate --no-input
+	$(BIN)/shebao demo --if-empty
+	$(BIN)/shebao demo --logins
+	$(BIN)/shebao runserver $(HOST):$(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check shebao
+	$(BIN)/ruff format --check shebao
+
+typecheck: $(STAMP)
+	$(BIN)/mypy shebao
+
+test-sqlite: $(STAMP) var
+	env -u DATABASE_URL $(BIN)/pytest
+
+# PostgreSQL is production: the same suite runs against it. With
+# SHEBAO_REQUIRE_POSTGRES=1 (CI) an unreachable server is a failure, never a skip.
+test-postgres: $(STAMP) var
+	@url="$${DATABASE_URL:-$(PG_TEST_URL)}"; \
+	if $(BIN)/python -m shebao.dbcheck "$$url"; then \
+		DATABASE_URL="$$url" $(BIN)/pytest; \
+	elif [ "$${SHEBAO_REQUIRE_POSTGRES:-0}" = 1 ]; then \
+		echo "PostgreSQL is required but $$url cannot be reached" >&2; exit 1; \
+	else \
+		echo "WARNING: PostgreSQL at $$url cannot be reached; the PostgreSQL run was NOT done" >&2; \
+	fi
+
+test: lint typecheck test-sqlite test-postgres
+
+bench: $(STAMP) var
+	$(BIN)/shebao bench
+
+messages: $(STAMP)
+	cd shebao && ../$(BIN)/shebao makemessages -l zh_Hans -l en --no-obsolete --no-location && ../$(BIN)/shebao compilemessages
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""shebao: the business management system of a social security card issuing area."""

@@ -1,0 +1,95 @@
+"""Roles and what each may do.
+
+One table maps a capability to the roles that hold it; services call
+`require()` before they write, selectors scope reads by the user's binding
+(area, employer, person). Adding a capability is one line here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from shebao.core.errors import Forbidden
+
+if TYPE_CHECKING:
+    from shebao.accounts.models import User
+
+
+class Role(models.TextChoices):
+    MINISTRY_ADMIN = "ministry_admin", _("Ministry administrator")
+    AREA_ADMIN = "area_admin", _("Area administrator")
+    REGISTRAR = "registrar", _("Registrar")
+    CARD_OFFICER = "card_officer", _("Card officer")
+    CONTRIBUTIONS_OFFICER = "contributions_officer", _("Contributions officer")
+    CASHIER = "cashier", _("Cashier")
+    AUDITOR = "auditor", _("Auditor")
+    CONSULTANT = "consultant", _("Consultant")
+    EMPLOYER = "employer", _("Employer user")
+    INDIVIDUAL = "individual", _("Individual")
+
+
+# Staff of an issuing area: bound to one area, see that area only.
+AREA_STAFF = frozenset(
+    {
+        Role.AREA_ADMIN,
+        Role.REGISTRAR,
+        Role.CARD_OFFICER,
+        Role.CONTRIBUTIONS_OFFICER,
+        Role.CASHIER,
+        Role.AUDITOR,
+        Role.CONSULTANT,
+    }
+)
+STAFF = AREA_STAFF | {Role.MINISTRY_ADMIN}
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "area.create": frozenset({Role.MINISTRY_ADMIN}),
+    "area.update": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN}),
+    "area.configure": frozenset({Role.AREA_ADMIN}),
+    "outlet.manage": frozenset({Role.AREA_ADMIN}),
+    "person.register": frozenset({Role.AREA_ADMIN, Role.REGISTRAR}),
+    "person.update": frozenset({Role.AREA_ADMIN, Role.REGISTRAR}),
+    "employer.register": frozenset({Role.AREA_ADMIN, Role.REGISTRAR}),
+    "employer.update": frozenset({Role.AREA_ADMIN, Role.REGISTRAR}),
+    # Employers register their own staff online (SIL art. 58).
+    "employment.register": frozenset({Role.AREA_ADMIN, Role.REGISTRAR, Role.EMPLOYER}),
+    "employment.end": frozenset({Role.AREA_ADMIN, Role.REGISTRAR, Role.EMPLOYER}),
+    "user.manage": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN}),
+    "token.issue": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN}),
+    "audit.read": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN, Role.AUDITOR}),
+    # Roles whose work needs the full identity number on screen; everyone
+    # else, and every list, sees it masked.
+    "person.full_id": frozenset(
+        {Role.AREA_ADMIN, Role.REGISTRAR, Role.CARD_OFFICER, Role.CONTRIBUTIONS_OFFICER}
+    ),
+}
+
+
+def can(user: User, capability: str) -> bool:
+    roles = CAPABILITIES[capability]
+    return bool(user.is_authenticated and user.is_active and user.role in roles)
+
+
+def require(
+    user: User,
+    capability: str,
+    *,
+    area_code: str | None = None,
+    employer_id: int | None = None,
+) -> None:
+    """Raise Forbidden unless `user` may exercise `capability` on that area/employer."""
+    if not can(user, capability):
+        raise Forbidden(
+            _("Your role (%(role)s) may not do this (%(capability)s)."),
+            params={
+                "role": user.get_role_display() if user.is_authenticated else "-",
+                "capability": capability,
+            },
+        )
+    if area_code is not None and user.role != Role.MINISTRY_ADMIN and user.area_id != area_code:
+        raise Forbidden(_("This record belongs to another issuing area."))
+    if user.role == Role.EMPLOYER and (employer_id is None or user.employer_id != employer_id):
+        raise Forbidden(_("Employer users may act only for their own employer."))

@@ -1,0 +1,149 @@
+"""The catalogue of per-area settings: key, default, type and meaning.
+
+DOMAIN.md marks these as *area settings*: they differ between cities and are
+data (AreaSetting rows with validity periods), never constants in code. An
+area that stores no value for a key gets the default here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from shebao.core.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    default: Any
+    kind: type  # int, bool, Decimal or str
+    description: Any  # lazy translation
+    minimum: Any = None
+    maximum: Any = None
+
+    def clean(self, value: Any) -> Any:
+        """The JSON value to store (Decimals as strings), or InvalidInput."""
+        try:
+            if self.kind is bool:
+                if not isinstance(value, bool):
+                    raise ValueError
+                parsed: Any = value
+            elif self.kind is int:
+                if isinstance(value, bool):
+                    raise ValueError
+                parsed = int(value)
+                if str(parsed) != str(value).strip():
+                    raise ValueError
+            elif self.kind is Decimal:
+                parsed = Decimal(str(value))
+            else:
+                parsed = str(value)
+        except (ValueError, TypeError, InvalidOperation):
+            raise InvalidInput(
+                _("Setting %(key)s expects a value of type %(kind)s, got %(value)r."),
+                code="setting_type",
+                field="value",
+                params={"key": self.key, "kind": self.kind.__name__, "value": value},
+            ) from None
+        if (self.minimum is not None and parsed < self.minimum) or (
+            self.maximum is not None and parsed > self.maximum
+        ):
+            raise InvalidInput(
+                _("Setting %(key)s must be between %(minimum)s and %(maximum)s, got %(value)s."),
+                code="setting_range",
+                field="value",
+                params={
+                    "key": self.key,
+                    "minimum": self.minimum,
+                    "maximum": self.maximum,
+                    "value": parsed,
+                },
+            )
+        return str(parsed) if self.kind is Decimal else parsed
+
+    def read(self, stored: Any) -> Any:
+        return Decimal(stored) if self.kind is Decimal else stored
+
+
+CATALOGUE: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in [
+        SettingSpec("card_validity_years", 10, int, _("Card validity in years"), 1, 30),
+        SettingSpec(
+            "card_renewal_window_days",
+            60,
+            int,
+            _("Renewal may be asked this many days before expiry"),
+            0,
+            365,
+        ),
+        SettingSpec(
+            "temporary_loss_days",
+            10,
+            int,
+            _("A temporary loss lapses by itself after these days"),
+            1,
+            60,
+        ),
+        SettingSpec(
+            "unclaimed_seal_months", 6, int, _("Cards unclaimed this long are sealed"), 1, 60
+        ),
+        SettingSpec(
+            "temporary_card_days",
+            60,
+            int,
+            _("Validity of a temporary card (at most 6 months)"),
+            1,
+            183,
+        ),
+        SettingSpec(
+            "replacement_fee",
+            Decimal("20.00"),
+            Decimal,
+            _("Fee for a replacement after loss or damage (CNY)"),
+            Decimal("0"),
+            Decimal("1000"),
+        ),
+        SettingSpec(
+            "issuance_working_days", 12, int, _("Issuance time limit in working days"), 1, 90
+        ),
+        SettingSpec(
+            "urgent_issuance_working_days",
+            5,
+            int,
+            _("Urgent issuance time limit in working days"),
+            1,
+            90,
+        ),
+        SettingSpec(
+            "in_place_upgrade",
+            False,
+            bool,
+            _("Whether a card's account class may be upgraded in place"),
+        ),
+        SettingSpec("pin_attempts", 6, int, _("Wrong PIN entries that lock a card"), 3, 10),
+        SettingSpec(
+            "working_hours_start",
+            "08:30",
+            str,
+            _("Start of working hours (HH:MM), for out-of-hours alerts"),
+        ),
+        SettingSpec("working_hours_end", "17:30", str, _("End of working hours (HH:MM)")),
+    ]
+}
+
+
+def spec_for(key: str) -> SettingSpec:
+    try:
+        return CATALOGUE[key]
+    except KeyError:
+        raise InvalidInput(
+            _("Unknown area setting %(key)s; known settings: %(known)s."),
+            code="setting_unknown",
+            field="key",
+            params={"key": key, "known": ", ".join(sorted(CATALOGUE))},
+        ) from None

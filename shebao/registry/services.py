@@ -1,0 +1,518 @@
+"""Writes to the registry. Each function checks the actor's right, validates,
+writes, and appends the audit event in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from shebao.accounts.models import User
+from shebao.accounts.roles import require
+from shebao.audit.services import audit_record, snapshot
+from shebao.core.errors import Conflict, InvalidInput
+from shebao.registry.area_settings import spec_for
+from shebao.registry.identifiers import (
+    division_known,
+    normalize_credit_code,
+    parse_identity_number,
+)
+from shebao.registry.models import (
+    REGISTRATION_DEADLINE_DAYS,
+    Area,
+    AreaSetting,
+    Employer,
+    Employment,
+    Outlet,
+    Person,
+)
+
+
+def _required_text(value: str, field: str, *, max_length: int) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(_("This field is required."), code="required", field=field)
+    if len(text) > max_length:
+        raise InvalidInput(
+            _("At most %(max)d characters are allowed, got %(length)d."),
+            code="too_long",
+            field=field,
+            params={"max": max_length, "length": len(text)},
+        )
+    return text
+
+
+def _not_future(day: dt.date, field: str) -> dt.date:
+    if day > timezone.localdate():
+        raise InvalidInput(
+            _("The date %(date)s is in the future."),
+            code="date_in_future",
+            field=field,
+            params={"date": day.isoformat()},
+        )
+    return day
+
+
+def _is_late(event_day: dt.date, registered_on: dt.date) -> bool:
+    return (registered_on - event_day).days > REGISTRATION_DEADLINE_DAYS
+
+
+# --- areas -----------------------------------------------------------------
+
+
+@transaction.atomic
+def area_create(*, actor: User, code: str, name: str) -> Area:
+    require(actor, "area.create")
+    code = (code or "").strip()
+    if not division_known(code):
+        raise InvalidInput(
+            _("Area code %(code)s is not a 6-digit division code in GB/T 2260."),
+            code="area_code",
+            field="code",
+            params={"code": code},
+        )
+    if Area.objects.filter(code=code).exists():
+        raise Conflict(
+            _("Area %(code)s already exists."),
+            code="area_exists",
+            field="code",
+            params={"code": code},
+        )
+    area = Area.objects.create(code=code, name=_required_text(name, "name", max_length=100))
+    audit_record(
+        actor=actor, action="area.create", subject=area, area_code=None, after=snapshot(area)
+    )
+    return area
+
+
+@transaction.atomic
+def area_update(*, actor: User, area: Area, name: str) -> Area:
+    require(actor, "area.update", area_code=area.code)
+    before = snapshot(area)
+    area.name = _required_text(name, "name", max_length=100)
+    area.save(update_fields=["name"])
+    audit_record(
+        actor=actor,
+        action="area.update",
+        subject=area,
+        area_code=area.code,
+        before=before,
+        after=snapshot(area),
+    )
+    return area
+
+
+@transaction.atomic
+def area_setting_set(
+    *, actor: User, area: Area, key: str, value: Any, valid_from: dt.date, note: str = ""
+) -> AreaSetting:
+    """Give a setting a new value from `valid_from` on; the period before keeps its value."""
+    require(actor, "area.configure", area_code=area.code)
+    spec = spec_for(key)
+    stored = spec.clean(value)
+    rows = AreaSetting.objects.select_for_update().filter(area=area, key=key)
+    if rows.filter(valid_from__gte=valid_from).exists():
+        raise Conflict(
+            _(
+                "Setting %(key)s already has a value from %(date)s or later; a new value must start "
+                "after the latest one."
+            ),
+            code="setting_period",
+            field="valid_from",
+            params={"key": key, "date": valid_from.isoformat()},
+        )
+    previous = rows.filter(valid_to__isnull=True).first()
+    if previous is not None:
+        before = snapshot(previous)
+        previous.valid_to = valid_from
+        previous.save(update_fields=["valid_to"])
+        audit_record(
+            actor=actor,
+            action="area_setting.close",
+            subject=previous,
+            area_code=area.code,
+            before=before,
+            after=snapshot(previous),
+        )
+    setting = AreaSetting.objects.create(
+        area=area, key=key, value=stored, valid_from=valid_from, note=note[:200]
+    )
+    audit_record(
+        actor=actor,
+        action="area_setting.set",
+        subject=setting,
+        area_code=area.code,
+        after=snapshot(setting),
+    )
+    return setting
+
+
+# --- outlets ---------------------------------------------------------------
+
+
+@transaction.atomic
+def outlet_create(
+    *, actor: User, area: Area, code: str, name: str, address: str = "", phone: str = ""
+) -> Outlet:
+    require(actor, "outlet.manage", area_code=area.code)
+    code = _required_text(code, "code", max_length=16)
+    if Outlet.objects.filter(area=area, code=code).exists():
+        raise Conflict(
+            _("Outlet code %(code)s is already used in this area."),
+            code="outlet_exists",
+            field="code",
+            params={"code": code},
+        )
+    outlet = Outlet.objects.create(
+        area=area,
+        code=code,
+        name=_required_text(name, "name", max_length=100),
+        address=address.strip(),
+        phone=phone.strip(),
+    )
+    audit_record(
+        actor=actor,
+        action="outlet.create",
+        subject=outlet,
+        area_code=area.code,
+        after=snapshot(outlet),
+    )
+    return outlet
+
+
+@transaction.atomic
+def outlet_update(*, actor: User, outlet: Outlet, **changes: Any) -> Outlet:
+    require(actor, "outlet.manage", area_code=outlet.area_id)
+    allowed = {"name", "address", "phone", "active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(
+            _("These fields cannot be changed: %(fields)s."),
+            code="not_editable",
+            params={"fields": ", ".join(sorted(unknown))},
+        )
+    before = snapshot(outlet)
+    for field, value in changes.items():
+        setattr(
+            outlet,
+            field,
+            _required_text(value, field, max_length=100) if field == "name" else value,
+        )
+    outlet.save(update_fields=list(changes) or None)
+    audit_record(
+        actor=actor,
+        action="outlet.update",
+        subject=outlet,
+        area_code=outlet.area_id,
+        before=before,
+        after=snapshot(outlet),
+    )
+    return outlet
+
+
+# --- persons ---------------------------------------------------------------
+
+
+@transaction.atomic
+def person_register(
+    *,
+    actor: User,
+    area: Area,
+    id_number: str,
+    name: str,
+    phone: str = "",
+    address: str = "",
+    registered_on: dt.date | None = None,
+) -> Person:
+    """Register an insured person; birth date and sex come from the identity number."""
+    require(actor, "person.register", area_code=area.code)
+    return _person_create(
+        actor=actor,
+        area=area,
+        id_number=id_number,
+        name=name,
+        phone=phone,
+        address=address,
+        registered_on=registered_on,
+    )
+
+
+def _person_create(
+    *,
+    actor: User,
+    area: Area,
+    id_number: str,
+    name: str,
+    phone: str = "",
+    address: str = "",
+    registered_on: dt.date | None = None,
+) -> Person:
+    identity = parse_identity_number(id_number)
+    if Person.objects.filter(area=area, id_number=identity.number).exists():
+        raise Conflict(
+            _("A person with this identity number is already registered in this area."),
+            code="person_exists",
+            field="id_number",
+        )
+    try:
+        with transaction.atomic():
+            person = Person.objects.create(
+                area=area,
+                id_number=identity.number,
+                name=_required_text(name, "name", max_length=100),
+                birth_date=identity.birth_date,
+                sex=identity.sex,
+                phone=phone.strip(),
+                address=address.strip(),
+                registered_on=registered_on or timezone.localdate(),
+            )
+    except IntegrityError:
+        raise Conflict(
+            _("A person with this identity number is already registered in this area."),
+            code="person_exists",
+            field="id_number",
+        ) from None
+    audit_record(
+        actor=actor,
+        action="person.register",
+        subject=person,
+        area_code=area.code,
+        after=snapshot(person),
+    )
+    return person
+
+
+@transaction.atomic
+def person_update(*, actor: User, person: Person, **changes: Any) -> Person:
+    """Change a person's name or contact details; the identity number never changes here."""
+    require(actor, "person.update", area_code=person.area_id)
+    allowed = {"name", "phone", "address"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(
+            _("These fields cannot be changed: %(fields)s."),
+            code="not_editable",
+            field=sorted(unknown)[0],
+            params={"fields": ", ".join(sorted(unknown))},
+        )
+    before = snapshot(person)
+    for field, value in changes.items():
+        value = (value or "").strip()
+        if field == "name":
+            value = _required_text(value, "name", max_length=100)
+        setattr(person, field, value)
+    person.save(update_fields=list(changes) or None)
+    audit_record(
+        actor=actor,
+        action="person.update",
+        subject=person,
+        area_code=person.area_id,
+        before=before,
+        after=snapshot(person),
+    )
+    return person
+
+
+# --- employers -------------------------------------------------------------
+
+
+@transaction.atomic
+def employer_register(
+    *,
+    actor: User,
+    area: Area,
+    credit_code: str,
+    name: str,
+    established_on: dt.date,
+    registered_on: dt.date | None = None,
+    industry_risk_class: int = 1,
+    address: str = "",
+    contact_name: str = "",
+    phone: str = "",
+) -> Employer:
+    """Register an employer (art. 57); more than 30 days after establishment is flagged late."""
+    require(actor, "employer.register", area_code=area.code)
+    code = normalize_credit_code(credit_code)
+    _not_future(established_on, "established_on")
+    registered_on = registered_on or timezone.localdate()
+    if registered_on < established_on:
+        raise InvalidInput(
+            _("Registration date %(registered)s is before establishment on %(established)s."),
+            code="registered_before_established",
+            field="registered_on",
+            params={
+                "registered": registered_on.isoformat(),
+                "established": established_on.isoformat(),
+            },
+        )
+    if not 1 <= int(industry_risk_class) <= 8:
+        raise InvalidInput(
+            _("Industry risk class must be 1 to 8, got %(value)s."),
+            code="risk_class",
+            field="industry_risk_class",
+            params={"value": industry_risk_class},
+        )
+    if Employer.objects.filter(area=area, credit_code=code).exists():
+        raise Conflict(
+            _("An employer with this credit code is already registered in this area."),
+            code="employer_exists",
+            field="credit_code",
+        )
+    employer = Employer.objects.create(
+        area=area,
+        credit_code=code,
+        name=_required_text(name, "name", max_length=200),
+        established_on=established_on,
+        registered_on=registered_on,
+        late_registration=_is_late(established_on, registered_on),
+        industry_risk_class=int(industry_risk_class),
+        address=address.strip(),
+        contact_name=contact_name.strip(),
+        phone=phone.strip(),
+    )
+    audit_record(
+        actor=actor,
+        action="employer.register",
+        subject=employer,
+        area_code=area.code,
+        after=snapshot(employer),
+    )
+    return employer
+
+
+@transaction.atomic
+def employer_update(*, actor: User, employer: Employer, **changes: Any) -> Employer:
+    require(actor, "employer.update", area_code=employer.area_id)
+    allowed = {"name", "address", "contact_name", "phone", "industry_risk_class", "status"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(
+            _("These fields cannot be changed: %(fields)s."),
+            code="not_editable",
+            field=sorted(unknown)[0],
+            params={"fields": ", ".join(sorted(unknown))},
+        )
+    before = snapshot(employer)
+    for field, value in changes.items():
+        setattr(employer, field, value)
+    employer.save(update_fields=list(changes) or None)
+    audit_record(
+        actor=actor,
+        action="employer.update",
+        subject=employer,
+        area_code=employer.area_id,
+        before=before,
+        after=snapshot(employer),
+    )
+    return employer
+
+
+# --- employments -----------------------------------------------------------
+
+
+@transaction.atomic
+def employment_register(
+    *,
+    actor: User,
+    employer: Employer,
+    id_number: str,
+    start_date: dt.date,
+    name: str = "",
+    registered_on: dt.date | None = None,
+) -> Employment:
+    """Register that a person works for `employer` from `start_date` (art. 58).
+
+    A person not yet registered in the area is registered on the way, from
+    the name given. Registration more than 30 days after the start is
+    accepted and flagged late.
+    """
+    require(actor, "employment.register", area_code=employer.area_id, employer_id=employer.pk)
+    identity = parse_identity_number(id_number)
+    registered_on = registered_on or timezone.localdate()
+    person = Person.objects.filter(area_id=employer.area_id, id_number=identity.number).first()
+    if person is None:
+        if not name.strip():
+            raise InvalidInput(
+                _("This person is not registered yet; give their name to register them."),
+                code="name_required",
+                field="name",
+            )
+        person = _person_create(
+            actor=actor,
+            area=employer.area,
+            id_number=identity.number,
+            name=name,
+            registered_on=registered_on,
+        )
+    if start_date < person.birth_date + dt.timedelta(days=16 * 365):
+        raise InvalidInput(
+            _("The person was under 16 on %(date)s; employment cannot start before age 16."),
+            code="under_age",
+            field="start_date",
+            params={"date": start_date.isoformat()},
+        )
+    overlapping = Employment.objects.filter(
+        area_id=employer.area_id, person=person, employer=employer
+    ).exclude(end_date__lt=start_date)
+    if overlapping.exists():
+        raise Conflict(
+            _("This person already has an employment with this employer that is open on %(date)s."),
+            code="employment_overlap",
+            field="start_date",
+            params={"date": start_date.isoformat()},
+        )
+    employment = Employment.objects.create(
+        area_id=employer.area_id,
+        person=person,
+        employer=employer,
+        start_date=start_date,
+        registered_on=registered_on,
+        late_registration=_is_late(start_date, registered_on),
+    )
+    audit_record(
+        actor=actor,
+        action="employment.register",
+        subject=employment,
+        area_code=employer.area_id,
+        after=snapshot(employment),
+    )
+    return employment
+
+
+@transaction.atomic
+def employment_end(
+    *, actor: User, employment: Employment, end_date: dt.date, reason: str = ""
+) -> Employment:
+    require(
+        actor, "employment.end", area_code=employment.area_id, employer_id=employment.employer_id
+    )
+    if employment.end_date is not None:
+        raise Conflict(
+            _("This employment already ended on %(date)s."),
+            code="employment_ended",
+            field="end_date",
+            params={"date": employment.end_date.isoformat()},
+        )
+    if end_date < employment.start_date:
+        raise InvalidInput(
+            _("End date %(end)s is before the start date %(start)s."),
+            code="end_before_start",
+            field="end_date",
+            params={"end": end_date.isoformat(), "start": employment.start_date.isoformat()},
+        )
+    before = snapshot(employment)
+    employment.end_date = end_date
+    employment.end_reason = reason.strip()[:200]
+    employment.save(update_fields=["end_date", "end_reason"])
+    audit_record(
+        actor=actor,
+        action="employment.end",
+        subject=employment,
+        area_code=employment.area_id,
+        before=before,
+        after=snapshot(employment),
+    )
+    return employment

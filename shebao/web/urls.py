@@ -1,0 +1,23 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from shebao.web import views
+from shebao.web.forms import LoginForm
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("search/", views.search, name="search"),
+    path("persons/<int:person_id>/", views.person_detail, name="person"),
+    path("employers/<int:employer_id>/", views.employer_detail, name="employer"),
+    path("areas/<str:code>/", views.area_detail, name="area"),
+]

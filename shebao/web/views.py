@@ -1,0 +1,152 @@
+"""Portal pages. Thin: every read goes through a selector (which scopes and
+logs access), every write through a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from shebao.accounts.models import User
+from shebao.accounts.roles import STAFF, Role
+from shebao.audit.services import access_record
+from shebao.core.errors import NotFound
+from shebao.registry import selectors
+from shebao.registry.area_settings import CATALOGUE
+from shebao.registry.identifiers import mask_identity_number
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _found(getter: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return getter(*args, **kwargs)
+    except NotFound as error:
+        raise Http404(error.message) from None
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if user.role == Role.INDIVIDUAL and user.person_id:
+        return redirect("web:person", person_id=user.person_id)
+    if user.role == Role.EMPLOYER and user.employer_id:
+        return redirect("web:employer", employer_id=user.employer_id)
+    areas = selectors.areas_for(user).annotate(
+        outlet_count=Count("outlets", distinct=True),
+    )
+    context = {
+        "areas": areas,
+        "person_count": selectors.persons_for(user).count(),
+        "employer_count": selectors.employers_for(user).count(),
+        "late_employers": selectors.employers_for(user).filter(late_registration=True).count(),
+        "late_employments": selectors.employments_for(user)
+        .filter(late_registration=True, end_date__isnull=True)
+        .count(),
+    }
+    return render(request, "web/home.html", context)
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if user.role not in STAFF:
+        raise Http404
+    query = request.GET.get("q", "").strip()
+    persons = selectors.person_search(user, query) if query else []
+    employers = []
+    if query:
+        text = query.upper()
+        employers = list(
+            selectors.employers_for(user)
+            .filter(Q(credit_code=text) | Q(name__contains=query))
+            .order_by("name")[:20]
+        )
+    rows = [{"person": p, "id_number": mask_identity_number(p.id_number)} for p in persons]
+    return render(
+        request, "web/search.html", {"query": query, "rows": rows, "employers": employers}
+    )
+
+
+@login_required
+def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
+    user = _user(request)
+    person = _found(selectors.person_get, user, person_id)
+    employments = selectors.employments_for(user).filter(person=person).order_by("-start_date")
+    return render(
+        request,
+        "web/person.html",
+        {
+            "person": person,
+            "id_number": selectors.display_id_number(user, person),
+            "employments": employments,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+def employer_detail(request: HttpRequest, employer_id: int) -> HttpResponse:
+    user = _user(request)
+    employer = _found(selectors.employer_get, user, employer_id)
+    current = (
+        selectors.employments_for(user)
+        .filter(employer=employer, end_date__isnull=True)
+        .order_by("person__name")
+    )
+    show_people = user.role != Role.INDIVIDUAL
+    rows: list[dict[str, Any]] = (
+        [
+            {"employment": e, "id_number": mask_identity_number(e.person.id_number)}
+            for e in current[:500]
+        ]
+        if show_people
+        else []
+    )
+    if rows:
+        access_record(
+            actor=user,
+            action="employer.staff_list",
+            area_code=employer.area_id,
+            person_ids=[r["employment"].person_id for r in rows],
+            employer=employer.pk,
+        )
+    return render(
+        request,
+        "web/employer.html",
+        {
+            "employer": employer,
+            "rows": rows,
+            "staff_count": current.count(),
+            "show_people": show_people,
+        },
+    )
+
+
+@login_required
+def area_detail(request: HttpRequest, code: str) -> HttpResponse:
+    user = _user(request)
+    if user.role not in STAFF:
+        raise Http404
+    area = _found(selectors.area_get, user, code)
+    settings_rows = [
+        {"spec": spec, "value": selectors.area_setting(area.code, spec.key)}
+        for spec in CATALOGUE.values()
+    ]
+    context = {
+        "area": area,
+        "outlets": area.outlets.order_by("code"),
+        "person_count": area.persons.count(),
+        "employer_count": area.employers.count(),
+        "late_employers": area.employers.filter(late_registration=True).order_by("-registered_on")[
+            :20
+        ],
+        "settings_rows": settings_rows,
+    }
+    return render(request, "web/area.html", context)
