@@ -46,8 +46,10 @@ def _check_binding(
             params={
                 "role": Role(role).label,
                 "binding": ", ".join(
-                    name
-                    for name, needed in zip(("area", "employer", "person"), needs, strict=True)
+                    str(name)
+                    for name, needed in zip(
+                        (_("area"), _("employer"), _("person")), needs, strict=True
+                    )
                     if needed
                 )
                 or "-",

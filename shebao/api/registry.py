@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from shebao.accounts.models import User
 from shebao.accounts.roles import Role
@@ -271,7 +271,9 @@ def area_list(request: HttpRequest, query: Query[PageQuery]) -> Any:
     "/areas", response=responses(201, AreaOut), summary="Create an issuing area (ministry)"
 )
 def area_create(request: HttpRequest, payload: AreaIn) -> Any:
-    return 201, services.area_create(actor=actor(request), code=payload.code, name=payload.name)
+    return Status(
+        201, services.area_create(actor=actor(request), code=payload.code, name=payload.name)
+    )
 
 
 @router.get("/areas/{code}", response=responses(200, AreaOut), summary="One issuing area")
@@ -301,13 +303,16 @@ def area_settings(request: HttpRequest, code: str) -> Any:
 )
 def area_setting_set(request: HttpRequest, code: str, payload: SettingIn) -> Any:
     area = selectors.area_get(actor(request), code)
-    return 201, services.area_setting_set(
-        actor=actor(request),
-        area=area,
-        key=payload.key,
-        value=payload.value,
-        valid_from=payload.valid_from,
-        note=payload.note,
+    return Status(
+        201,
+        services.area_setting_set(
+            actor=actor(request),
+            area=area,
+            key=payload.key,
+            value=payload.value,
+            valid_from=payload.valid_from,
+            note=payload.note,
+        ),
     )
 
 
@@ -326,13 +331,16 @@ def outlet_list(request: HttpRequest, query: Query[PageQuery]) -> Any:
 @router.post("/outlets", response=responses(201, OutletOut), summary="Open a service outlet")
 def outlet_create(request: HttpRequest, payload: OutletIn) -> Any:
     area = acting_area(request, payload.area)
-    return 201, services.outlet_create(
-        actor=actor(request),
-        area=area,
-        code=payload.code,
-        name=payload.name,
-        address=payload.address,
-        phone=payload.phone,
+    return Status(
+        201,
+        services.outlet_create(
+            actor=actor(request),
+            area=area,
+            code=payload.code,
+            name=payload.name,
+            address=payload.address,
+            phone=payload.phone,
+        ),
     )
 
 
@@ -384,13 +392,16 @@ def person_list(request: HttpRequest, query: Query[PersonQuery]) -> Any:
 @router.post("/persons", response=responses(201, PersonDetailOut), summary="Register a person")
 def person_create(request: HttpRequest, payload: PersonIn) -> Any:
     area = acting_area(request, payload.area)
-    return 201, services.person_register(
-        actor=actor(request),
-        area=area,
-        id_number=payload.id_number,
-        name=payload.name,
-        phone=payload.phone,
-        address=payload.address,
+    return Status(
+        201,
+        services.person_register(
+            actor=actor(request),
+            area=area,
+            id_number=payload.id_number,
+            name=payload.name,
+            phone=payload.phone,
+            address=payload.address,
+        ),
     )
 
 
@@ -441,7 +452,7 @@ def employer_list(request: HttpRequest, query: Query[EmployerQuery]) -> Any:
 def employer_create(request: HttpRequest, payload: EmployerIn) -> Any:
     area = acting_area(request, payload.area)
     data = payload.dict(exclude={"area"})
-    return 201, services.employer_register(actor=actor(request), area=area, **data)
+    return Status(201, services.employer_register(actor=actor(request), area=area, **data))
 
 
 @router.get(
@@ -489,13 +500,16 @@ def employment_list(request: HttpRequest, query: Query[EmploymentQuery]) -> Any:
 )
 def employment_create(request: HttpRequest, payload: EmploymentIn) -> Any:
     employer = selectors.employer_get(actor(request), payload.employer)
-    return 201, services.employment_register(
-        actor=actor(request),
-        employer=employer,
-        id_number=payload.id_number,
-        name=payload.name,
-        start_date=payload.start_date,
-        registered_on=payload.registered_on,
+    return Status(
+        201,
+        services.employment_register(
+            actor=actor(request),
+            employer=employer,
+            id_number=payload.id_number,
+            name=payload.name,
+            start_date=payload.start_date,
+            registered_on=payload.registered_on,
+        ),
     )
 
 
