@@ -119,7 +119,7 @@ def test_national_events_have_their_own_chain(ministry):
 def test_each_write_records_before_and_after(owner, person):
     services.person_update(actor=owner, person=person, phone="13900000000")
     event = AuditEvent.objects.get(action="person.update")
-    assert event.before["phone"] == "13800000000"
-    assert event.after["phone"] == "13900000000"
+    assert event.before is not None and event.before["phone"] == "13800000000"
+    assert event.after is not None and event.after["phone"] == "13900000000"
     assert event.actor_name == "owner"
     assert event.at.date() <= dt.date.today() + dt.timedelta(days=1)

@@ -35,6 +35,7 @@ def test_it_audits_the_registration_in_the_same_transaction(owner, area):
     assert event.actor == owner
     assert event.chain == area.code
     assert event.subject_id == str(person.pk)
+    assert event.after is not None
     assert event.after["id_number"] == "320106198503023314"
 
 
