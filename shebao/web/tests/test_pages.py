@@ -28,11 +28,17 @@ def test_pages_need_a_sign_in(person):
         assert response["Location"].startswith(reverse("web:login"))
 
 
-def test_the_login_page_is_chinese_by_default_and_english_on_request():
-    chinese = Client().get(reverse("web:login"))
+def test_the_login_page_is_chinese_even_for_an_english_browser():
+    chinese = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").get(reverse("web:login"))
     assert '<html lang="zh-hans">' in chinese.content.decode()
     assert "登录" in chinese.content.decode()
-    english = Client(HTTP_ACCEPT_LANGUAGE="en").get(reverse("web:login"))
+
+
+def test_english_is_one_switch_away():
+    client = Client()
+    client.post(reverse("set_language"), {"language": "en", "next": "/login/"})
+    english = client.get(reverse("web:login"))
+    assert '<html lang="en">' in english.content.decode()
     assert "Sign in" in english.content.decode()
 
 
@@ -97,6 +103,9 @@ def test_static_assets_are_served_locally(owner):
     page = signed_in(owner).get(reverse("web:home")).content.decode()
     assert "/static/shebao/app.css" in page
     assert "http://" not in page and "https://" not in page
+    css = Client().get("/static/shebao/app.css")
+    assert css.status_code == 200
+    assert b"--accent" in b"".join(css.streaming_content)
 
 
 def test_the_admin_shows_back_office_tables_to_area_admins_only(area_admin, owner, individual):
