@@ -105,7 +105,7 @@ def test_static_assets_are_served_locally(owner):
     assert "http://" not in page and "https://" not in page
     css = Client().get("/static/shebao/app.css")
     assert css.status_code == 200
-    assert b"--accent" in b"".join(css.streaming_content)
+    assert b"--accent" in b"".join(css.streaming_content)  # type: ignore[attr-defined]
 
 
 def test_the_admin_shows_back_office_tables_to_area_admins_only(area_admin, owner, individual):
