@@ -54,7 +54,7 @@ bench: $(STAMP) var
 	$(BIN)/shebao bench
 
 messages: $(STAMP)
-	cd shebao && ../$(BIN)/shebao makemessages -l zh_Hans -l en --no-obsolete --no-location && ../$(BIN)/shebao compilemessages
+	cd shebao && ../$(BIN)/shebao makemessages -l zh_Hans --no-obsolete --no-location && ../$(BIN)/shebao compilemessages
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

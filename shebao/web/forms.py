@@ -30,3 +30,58 @@ class LoginForm(AuthenticationForm):
                 params={"minutes": settings.LOGIN_FAILURE_WINDOW_MINUTES},
             )
         return super().get_invalid_login_error()
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class PersonForm(forms.Form):
+    id_number = forms.CharField(
+        label=_("Identity number"),
+        max_length=24,
+        help_text=_("18 characters; birth date and sex are taken from it."),
+    )
+    name = forms.CharField(label=_("Name"), max_length=100)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+
+
+class EmployerForm(forms.Form):
+    credit_code = forms.CharField(label=_("Unified social credit code"), max_length=24)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    established_on = forms.DateField(label=_("Established on"), widget=DateInput)
+    registered_on = forms.DateField(
+        label=_("Registered on"),
+        widget=DateInput,
+        required=False,
+        help_text=_("Leave empty for today."),
+    )
+    industry_risk_class = forms.TypedChoiceField(
+        label=_("Industry risk class"), coerce=int, choices=[(n, str(n)) for n in range(1, 9)]
+    )
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+    contact_name = forms.CharField(label=_("Contact"), max_length=100, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+
+
+class EmploymentForm(forms.Form):
+    id_number = forms.CharField(label=_("Identity number"), max_length=24)
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        required=False,
+        help_text=_("Needed only when the person is not registered yet."),
+    )
+    start_date = forms.DateField(label=_("Start date"), widget=DateInput)
+    registered_on = forms.DateField(
+        label=_("Registered on"),
+        widget=DateInput,
+        required=False,
+        help_text=_("Leave empty for today."),
+    )
+
+
+class EmploymentEndForm(forms.Form):
+    end_date = forms.DateField(label=_("End date"), widget=DateInput)
+    reason = forms.CharField(label=_("End reason"), max_length=200, required=False)

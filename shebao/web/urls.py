@@ -17,7 +17,13 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("search/", views.search, name="search"),
+    path("persons/new/", views.person_new, name="person_new"),
     path("persons/<int:person_id>/", views.person_detail, name="person"),
+    path("employers/new/", views.employer_new, name="employer_new"),
+    path(
+        "employers/<int:employer_id>/employments/new/", views.employment_new, name="employment_new"
+    ),
+    path("employments/<int:employment_id>/end/", views.employment_end, name="employment_end"),
     path("employers/<int:employer_id>/", views.employer_detail, name="employer"),
     path("areas/<str:code>/", views.area_detail, name="area"),
 ]

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms as django_forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shebao.accounts.models import User
-from shebao.accounts.roles import STAFF, Role
+from shebao.accounts.roles import STAFF, Role, can
 from shebao.audit.services import access_record
-from shebao.core.errors import NotFound
-from shebao.registry import selectors
+from shebao.core.errors import DomainError, NotFound
+from shebao.registry import selectors, services
 from shebao.registry.area_settings import CATALOGUE
 from shebao.registry.identifiers import mask_identity_number
+from shebao.web.forms import EmployerForm, EmploymentEndForm, EmploymentForm, PersonForm
 
 
 def _user(request: HttpRequest) -> User:
@@ -42,6 +47,8 @@ def home(request: HttpRequest) -> HttpResponse:
         outlet_count=Count("outlets", distinct=True),
     )
     context = {
+        "can_register_person": can(user, "person.register"),
+        "can_register_employer": can(user, "employer.register"),
         "areas": areas,
         "person_count": selectors.persons_for(user).count(),
         "employer_count": selectors.employers_for(user).count(),
@@ -125,6 +132,7 @@ def employer_detail(request: HttpRequest, employer_id: int) -> HttpResponse:
             "rows": rows,
             "staff_count": current.count(),
             "show_people": show_people,
+            "can_register": can(user, "employment.register"),
         },
     )
 
@@ -150,3 +158,129 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
         "settings_rows": settings_rows,
     }
     return render(request, "web/area.html", context)
+
+
+# --- registration forms ------------------------------------------------------
+
+
+def _attach(form: django_forms.Form, error: DomainError) -> None:
+    """Show a service's refusal next to the field it concerns."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+def _form_page(
+    request: HttpRequest,
+    form: django_forms.Form,
+    heading: str,
+    submit_label: str,
+    cancel_url: str,
+    subtitle: str = "",
+) -> HttpResponse:
+    return render(
+        request,
+        "web/form.html",
+        {
+            "form": form,
+            "heading": heading,
+            "submit_label": submit_label,
+            "cancel_url": cancel_url,
+            "subtitle": subtitle,
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+def person_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not can(user, "person.register") or user.area is None:
+        raise Http404
+    form = PersonForm(request.POST or None)
+    if form.is_valid():
+        try:
+            person = services.person_register(actor=user, area=user.area, **form.cleaned_data)
+        except DomainError as error:
+            _attach(form, error)
+        else:
+            messages.success(request, _("%(name)s is registered.") % {"name": person.name})
+            return redirect("web:person", person_id=person.pk)
+    return _form_page(request, form, _("Register a person"), _("Register"), reverse("web:home"))
+
+
+@login_required
+def employer_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not can(user, "employer.register") or user.area is None:
+        raise Http404
+    form = EmployerForm(request.POST or None)
+    if form.is_valid():
+        try:
+            employer = services.employer_register(actor=user, area=user.area, **form.cleaned_data)
+        except DomainError as error:
+            _attach(form, error)
+        else:
+            messages.success(request, _("%(name)s is registered.") % {"name": employer.name})
+            return redirect("web:employer", employer_id=employer.pk)
+    return _form_page(
+        request,
+        form,
+        _("Register an employer"),
+        _("Register"),
+        reverse("web:home"),
+        _("Registration is due within 30 days of establishment (SIL art. 57)."),
+    )
+
+
+@login_required
+def employment_new(request: HttpRequest, employer_id: int) -> HttpResponse:
+    user = _user(request)
+    employer = _found(selectors.employer_get, user, employer_id)
+    if not can(user, "employment.register"):
+        raise Http404
+    form = EmploymentForm(request.POST or None)
+    if form.is_valid():
+        try:
+            services.employment_register(actor=user, employer=employer, **form.cleaned_data)
+        except DomainError as error:
+            _attach(form, error)
+        else:
+            messages.success(request, _("The employment is registered."))
+            return redirect("web:employer", employer_id=employer.pk)
+    return _form_page(
+        request,
+        form,
+        _("Register an employee of %(employer)s") % {"employer": employer.name},
+        _("Register"),
+        reverse("web:employer", args=[employer.pk]),
+        _("Registration is due within 30 days of the start of work (SIL art. 58)."),
+    )
+
+
+@login_required
+def employment_end(request: HttpRequest, employment_id: int) -> HttpResponse:
+    user = _user(request)
+    employment = _found(selectors.employment_get, user, employment_id)
+    if not can(user, "employment.end"):
+        raise Http404
+    form = EmploymentEndForm(request.POST or None)
+    if form.is_valid():
+        try:
+            services.employment_end(
+                actor=user,
+                employment=employment,
+                end_date=form.cleaned_data["end_date"],
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as error:
+            _attach(form, error)
+        else:
+            messages.success(request, _("The employment has ended."))
+            return redirect("web:employer", employer_id=employment.employer_id)
+    return _form_page(
+        request,
+        form,
+        _("End the employment of %(name)s") % {"name": employment.person.name},
+        _("End employment"),
+        reverse("web:employer", args=[employment.employer_id]),
+    )

@@ -111,3 +111,51 @@ def test_static_assets_are_served_locally(owner):
 def test_the_admin_shows_back_office_tables_to_area_admins_only(area_admin, owner, individual):
     assert signed_in(area_admin).get("/admin/registry/outlet/").status_code == 200
     assert signed_in(individual).get("/admin/").status_code == 302
+
+
+def test_a_registrar_registers_a_person_from_the_portal(owner):
+    client = signed_in(owner)
+    assert client.get(reverse("web:person_new")).status_code == 200
+    response = client.post(
+        reverse("web:person_new"), {"id_number": "11010519491231002x", "name": "李秀英"}
+    )
+    assert response.status_code == 302
+    person_page = client.get(response["Location"]).content.decode()
+    assert "11010519491231002X" in person_page and "1949-12-31" in person_page
+
+
+def test_a_bad_identity_number_is_shown_at_its_field_and_nothing_is_kept(owner):
+    client = signed_in(owner)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    response = client.post(
+        reverse("web:person_new"), {"id_number": "110105194912310021", "name": "李秀英"}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["id_number"] == [
+        "Identity number check character should be X, not 1."
+    ]
+    assert 'value="110105194912310021"' in response.content.decode()  # input kept to fix
+
+
+def test_an_employer_registers_and_ends_an_employment_from_the_portal(employer_user, employer):
+    client = signed_in(employer_user)
+    response = client.post(
+        reverse("web:employment_new", args=[employer.pk]),
+        {"id_number": "11010519491231002X", "name": "李秀英", "start_date": "2024-02-01"},
+    )
+    assert response.status_code == 302
+    employment = employer.employments.get()
+    response = client.post(
+        reverse("web:employment_end", args=[employment.pk]),
+        {"end_date": "2025-01-31", "reason": "合同期满"},
+    )
+    assert response.status_code == 302
+    employment.refresh_from_db()
+    assert employment.end_date.isoformat() == "2025-01-31"
+
+
+def test_registration_forms_are_refused_to_roles_without_the_right(colleague, stranger, employer):
+    assert signed_in(colleague).get(reverse("web:person_new")).status_code == 404
+    assert signed_in(colleague).get(reverse("web:employer_new")).status_code == 404
+    response = signed_in(stranger).get(reverse("web:employment_new", args=[employer.pk]))
+    assert response.status_code == 404
