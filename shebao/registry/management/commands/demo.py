@@ -25,11 +25,14 @@ class Command(BaseCommand):
             help="Do nothing (successfully) when the demo area already exists.",
         )
         parser.add_argument("--logins", action="store_true", help="Only print the demo logins.")
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/", help="The address printed with the logins."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         translation.activate("zh-hans")
         if options["logins"]:
-            self.print_logins(demo_logins())
+            self.print_logins(demo_logins(), options["url"].rstrip("/"))
             return
         if demo_exists():
             if options["if_empty"]:
@@ -50,11 +53,14 @@ class Command(BaseCommand):
             f"{result.employments:,} employments in {time.monotonic() - started:.1f}s"
         )
 
-    def print_logins(self, logins: list[tuple[str, str, str]]) -> None:
+    def print_logins(self, logins: list[tuple[str, str, str]], url: str) -> None:
         if not logins:
             self.stdout.write("no demo users (run `shebao demo` first)")
             return
-        self.stdout.write("\nDemo logins at http://127.0.0.1:8000/ (API: /api/v1/docs):")
+        self.stdout.write(
+            f"\nshebao is at {url}/  (API: {url}/api/v1/docs, back office: {url}/admin/)"
+        )
+        self.stdout.write("Demo logins:")
         for username, password, role in logins:
             self.stdout.write(f"  {username:<12} {password:<18} {role}")
         self.stdout.write("")
