@@ -4,6 +4,7 @@ writes, and appends the audit event in the same transaction."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -25,6 +26,7 @@ from shebao.registry.models import (
     Area,
     AreaSetting,
     Employer,
+    EmployerStatus,
     Employment,
     Outlet,
     Person,
@@ -60,6 +62,83 @@ def _is_late(event_day: dt.date, registered_on: dt.date) -> bool:
     return (registered_on - event_day).days > REGISTRATION_DEADLINE_DAYS
 
 
+def _text(field: str, max_length: int, *, required: bool = False) -> Callable[[Any], str]:
+    def clean(value: Any) -> str:
+        if required:
+            return _required_text(value, field, max_length=max_length)
+        text = str(value or "").strip()
+        if len(text) > max_length:
+            raise InvalidInput(
+                _("At most %(max)d characters are allowed, got %(length)d."),
+                code="too_long",
+                field=field,
+                params={"max": max_length, "length": len(text)},
+            )
+        return text
+
+    return clean
+
+
+def _risk_class(value: Any) -> int:
+    if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 8:
+        raise InvalidInput(
+            _("Industry risk class must be 1 to 8, got %(value)s."),
+            code="risk_class",
+            field="industry_risk_class",
+            params={"value": value},
+        )
+    return int(value)
+
+
+def _choice(field: str, choices: Any) -> Callable[[Any], str]:
+    def clean(value: Any) -> str:
+        if value not in choices.values:
+            raise InvalidInput(
+                _("%(value)s is not one of %(choices)s."),
+                code="invalid_choice",
+                field=field,
+                params={"value": value, "choices": ", ".join(choices.values)},
+            )
+        return str(value)
+
+    return clean
+
+
+def _change(
+    *,
+    actor: User,
+    instance: Any,
+    action: str,
+    area_code: str,
+    changes: dict[str, Any],
+    editable: dict[str, Callable[[Any], Any]],
+) -> Any:
+    """Apply field changes that each pass their cleaner, and audit before/after."""
+    unknown = sorted(set(changes) - set(editable))
+    if unknown:
+        raise InvalidInput(
+            _("These fields cannot be changed: %(fields)s."),
+            code="not_editable",
+            field=unknown[0],
+            params={"fields": ", ".join(unknown)},
+        )
+    if not changes:
+        return instance
+    before = snapshot(instance)
+    for field, value in changes.items():
+        setattr(instance, field, editable[field](value))
+    instance.save(update_fields=list(changes))
+    audit_record(
+        actor=actor,
+        action=action,
+        subject=instance,
+        area_code=area_code,
+        before=before,
+        after=snapshot(instance),
+    )
+    return instance
+
+
 # --- areas -----------------------------------------------------------------
 
 
@@ -91,18 +170,14 @@ def area_create(*, actor: User, code: str, name: str) -> Area:
 @transaction.atomic
 def area_update(*, actor: User, area: Area, name: str) -> Area:
     require(actor, "area.update", area_code=area.code)
-    before = snapshot(area)
-    area.name = _required_text(name, "name", max_length=100)
-    area.save(update_fields=["name"])
-    audit_record(
+    return _change(
         actor=actor,
+        instance=area,
         action="area.update",
-        subject=area,
         area_code=area.code,
-        before=before,
-        after=snapshot(area),
+        changes={"name": name},
+        editable={"name": _text("name", 100, required=True)},
     )
-    return area
 
 
 @transaction.atomic
@@ -186,31 +261,20 @@ def outlet_create(
 @transaction.atomic
 def outlet_update(*, actor: User, outlet: Outlet, **changes: Any) -> Outlet:
     require(actor, "outlet.manage", area_code=outlet.area_id)
-    allowed = {"name", "address", "phone", "active"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise InvalidInput(
-            _("These fields cannot be changed: %(fields)s."),
-            code="not_editable",
-            params={"fields": ", ".join(sorted(unknown))},
-        )
-    before = snapshot(outlet)
-    for field, value in changes.items():
-        setattr(
-            outlet,
-            field,
-            _required_text(value, field, max_length=100) if field == "name" else value,
-        )
-    outlet.save(update_fields=list(changes) or None)
-    audit_record(
+    editable: dict[str, Callable[[Any], Any]] = {
+        "name": _text("name", 100, required=True),
+        "address": _text("address", 200),
+        "phone": _text("phone", 32),
+        "active": bool,
+    }
+    return _change(
         actor=actor,
+        instance=outlet,
         action="outlet.update",
-        subject=outlet,
         area_code=outlet.area_id,
-        before=before,
-        after=snapshot(outlet),
+        changes=changes,
+        editable=editable,
     )
-    return outlet
 
 
 # --- persons ---------------------------------------------------------------
@@ -289,31 +353,19 @@ def _person_create(
 def person_update(*, actor: User, person: Person, **changes: Any) -> Person:
     """Change a person's name or contact details; the identity number never changes here."""
     require(actor, "person.update", area_code=person.area_id)
-    allowed = {"name", "phone", "address"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise InvalidInput(
-            _("These fields cannot be changed: %(fields)s."),
-            code="not_editable",
-            field=sorted(unknown)[0],
-            params={"fields": ", ".join(sorted(unknown))},
-        )
-    before = snapshot(person)
-    for field, value in changes.items():
-        value = (value or "").strip()
-        if field == "name":
-            value = _required_text(value, "name", max_length=100)
-        setattr(person, field, value)
-    person.save(update_fields=list(changes) or None)
-    audit_record(
+    editable = {
+        "name": _text("name", 100, required=True),
+        "phone": _text("phone", 32),
+        "address": _text("address", 200),
+    }
+    return _change(
         actor=actor,
+        instance=person,
         action="person.update",
-        subject=person,
         area_code=person.area_id,
-        before=before,
-        after=snapshot(person),
+        changes=changes,
+        editable=editable,
     )
-    return person
 
 
 # --- employers -------------------------------------------------------------
@@ -348,13 +400,7 @@ def employer_register(
                 "established": established_on.isoformat(),
             },
         )
-    if not 1 <= int(industry_risk_class) <= 8:
-        raise InvalidInput(
-            _("Industry risk class must be 1 to 8, got %(value)s."),
-            code="risk_class",
-            field="industry_risk_class",
-            params={"value": industry_risk_class},
-        )
+    industry_risk_class = _risk_class(industry_risk_class)
     if Employer.objects.filter(area=area, credit_code=code).exists():
         raise Conflict(
             _("An employer with this credit code is already registered in this area."),
@@ -368,7 +414,7 @@ def employer_register(
         established_on=established_on,
         registered_on=registered_on,
         late_registration=_is_late(established_on, registered_on),
-        industry_risk_class=int(industry_risk_class),
+        industry_risk_class=industry_risk_class,
         address=address.strip(),
         contact_name=contact_name.strip(),
         phone=phone.strip(),
@@ -386,28 +432,22 @@ def employer_register(
 @transaction.atomic
 def employer_update(*, actor: User, employer: Employer, **changes: Any) -> Employer:
     require(actor, "employer.update", area_code=employer.area_id)
-    allowed = {"name", "address", "contact_name", "phone", "industry_risk_class", "status"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise InvalidInput(
-            _("These fields cannot be changed: %(fields)s."),
-            code="not_editable",
-            field=sorted(unknown)[0],
-            params={"fields": ", ".join(sorted(unknown))},
-        )
-    before = snapshot(employer)
-    for field, value in changes.items():
-        setattr(employer, field, value)
-    employer.save(update_fields=list(changes) or None)
-    audit_record(
+    editable = {
+        "name": _text("name", 200, required=True),
+        "address": _text("address", 200),
+        "contact_name": _text("contact_name", 100),
+        "phone": _text("phone", 32),
+        "industry_risk_class": _risk_class,
+        "status": _choice("status", EmployerStatus),
+    }
+    return _change(
         actor=actor,
+        instance=employer,
         action="employer.update",
-        subject=employer,
         area_code=employer.area_id,
-        before=before,
-        after=snapshot(employer),
+        changes=changes,
+        editable=editable,
     )
-    return employer
 
 
 # --- employments -----------------------------------------------------------

@@ -214,3 +214,28 @@ def test_only_the_ministry_creates_areas(ministry, owner):
         services.area_create(actor=owner, code="440100", name="广州市")
     with pytest.raises(InvalidInput):
         services.area_create(actor=ministry, code="999999", name="无")
+
+
+def test_an_update_changes_only_editable_fields_and_audits_them(owner, employer, person):
+    services.employer_update(
+        actor=owner, employer=employer, phone=" 025-1234 ", industry_risk_class=3
+    )
+    employer.refresh_from_db()
+    assert (employer.phone, employer.industry_risk_class) == ("025-1234", 3)
+    event = AuditEvent.objects.get(action="employer.update")
+    assert event.before is not None and event.before["industry_risk_class"] == 1
+    with pytest.raises(InvalidInput) as caught:
+        services.employer_update(actor=owner, employer=employer, credit_code="91110000600037341L")
+    assert caught.value.code == "not_editable"
+    with pytest.raises(InvalidInput) as caught:
+        services.employer_update(actor=owner, employer=employer, industry_risk_class=9)
+    assert caught.value.field == "industry_risk_class"
+    with pytest.raises(InvalidInput) as caught:
+        services.person_update(actor=owner, person=person, name=" ")
+    assert caught.value.code == "required"
+
+
+def test_an_empty_update_writes_nothing(owner, person):
+    before = AuditEvent.objects.count()
+    services.person_update(actor=owner, person=person)
+    assert AuditEvent.objects.count() == before
