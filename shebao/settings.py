@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "shebao.accounts",
     "shebao.audit",
     "shebao.registry",
+    "shebao.cards",
     "shebao.api",
     "shebao.web",
 ]

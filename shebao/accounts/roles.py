@@ -58,6 +58,19 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "employment.register": frozenset({Role.AREA_ADMIN, Role.REGISTRAR, Role.EMPLOYER}),
     "employment.end": frozenset({Role.AREA_ADMIN, Role.REGISTRAR, Role.EMPLOYER}),
     "user.manage": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN}),
+    "area.approve": frozenset({Role.MINISTRY_ADMIN}),
+    # Cards. Applying is open to the holder (online) and the employer (for
+    # its staff); everything at the counter is the card officer's.
+    "card.apply": frozenset({Role.AREA_ADMIN, Role.CARD_OFFICER, Role.INDIVIDUAL, Role.EMPLOYER}),
+    "card.approve": frozenset({Role.AREA_ADMIN, Role.CARD_OFFICER}),
+    "card.operate": frozenset({Role.AREA_ADMIN, Role.CARD_OFFICER}),
+    "card.report_loss": frozenset({Role.AREA_ADMIN, Role.CARD_OFFICER, Role.INDIVIDUAL}),
+    "card.production": frozenset({Role.AREA_ADMIN, Role.CARD_OFFICER}),
+    "card.distribute": frozenset({Role.AREA_ADMIN, Role.CARD_OFFICER}),
+    "card.freeze": frozenset({Role.AREA_ADMIN}),
+    "card.ecard": frozenset({Role.INDIVIDUAL}),
+    "fee.collect": frozenset({Role.CASHIER}),
+    "fee.reconcile": frozenset({Role.AREA_ADMIN, Role.CASHIER, Role.AUDITOR}),
     "token.issue": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN}),
     "audit.read": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN, Role.AUDITOR}),
     # Roles whose work needs the full identity number on screen; everyone

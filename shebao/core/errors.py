@@ -30,6 +30,7 @@ class DomainError(Exception):
         code: str | None = None,
         field: str | None = None,
         params: dict[str, Any] | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         # `message` is a lazy translation (gettext_lazy) or plain text; it is
         # rendered when read so that the caller's language applies.
@@ -37,6 +38,8 @@ class DomainError(Exception):
         self.code = code or self.default_code
         self.field = field
         self.params = params or {}
+        # Machine-readable extras for API clients, e.g. the next step to offer.
+        self.detail = detail or {}
         super().__init__(self.code)
 
     @property
@@ -52,6 +55,8 @@ class DomainError(Exception):
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field:
             body["field"] = self.field
+        if self.detail:
+            body["detail"] = self.detail
         return body
 
 

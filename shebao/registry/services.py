@@ -25,6 +25,7 @@ from shebao.registry.models import (
     REGISTRATION_DEADLINE_DAYS,
     Area,
     AreaSetting,
+    AreaStatus,
     Employer,
     EmployerStatus,
     Employment,
@@ -163,6 +164,37 @@ def area_create(*, actor: User, code: str, name: str) -> Area:
     area = Area.objects.create(code=code, name=_required_text(name, "name", max_length=100))
     audit_record(
         actor=actor, action="area.create", subject=area, area_code=None, after=snapshot(area)
+    )
+    return area
+
+
+@transaction.atomic
+def area_approve(*, actor: User, area: Area, issuer_id: str) -> Area:
+    """The ministry approves an area to issue cards and assigns its issuer ID.
+
+    (The checklist of technical conditions that precedes this decision is
+    the governance module's; this is the decision itself.)
+    """
+    require(actor, "area.approve")
+    issuer_id = _required_text(issuer_id, "issuer_id", max_length=32)
+    if Area.objects.filter(issuer_id=issuer_id).exclude(pk=area.pk).exists():
+        raise Conflict(
+            _("Issuer ID %(issuer_id)s is already assigned to another area."),
+            code="issuer_id_taken",
+            field="issuer_id",
+            params={"issuer_id": issuer_id},
+        )
+    before = snapshot(area)
+    area.issuer_id = issuer_id
+    area.status = AreaStatus.APPROVED
+    area.save(update_fields=["issuer_id", "status"])
+    audit_record(
+        actor=actor,
+        action="area.approve",
+        subject=area,
+        area_code=None,
+        before=before,
+        after=snapshot(area),
     )
     return area
 
