@@ -201,7 +201,7 @@ def _check_applicant(actor: User, person: Person) -> None:
         actor.role == Role.EMPLOYER
         and not Employment.objects.filter(
             area_id=person.area_id,
-            employer_id=actor.employer_id,
+            employer_id=actor.employer_id or 0,
             person=person,
             end_date__isnull=True,
         ).exists()
