@@ -128,3 +128,39 @@ def stranger_api(stranger: User) -> Client:
 @pytest.fixture
 def ministry_api(ministry: User) -> Client:
     return api_client(ministry)
+
+
+# --- cards -------------------------------------------------------------------
+
+
+@pytest.fixture
+def approved_area(area: Area, ministry: User) -> Area:
+    from shebao.registry.services import area_approve
+
+    return area_approve(actor=ministry, area=area, issuer_id="320100A1")
+
+
+@pytest.fixture
+def card_officer(colleague: User) -> User:
+    """The colleague is a card officer."""
+    return colleague
+
+
+@pytest.fixture
+def second_officer(area: Area) -> User:
+    return make_user("officer2", Role.CARD_OFFICER, area)
+
+
+@pytest.fixture
+def cashier(area: Area) -> User:
+    return make_user("cashier", Role.CASHIER, area)
+
+
+@pytest.fixture
+def outlet(area: Area) -> Any:
+    return area.outlets.create(code="WD001", name="玄武区社会保险服务大厅")
+
+
+@pytest.fixture
+def card_officer_api(card_officer: User) -> Client:
+    return api_client(card_officer)

@@ -104,9 +104,10 @@ def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 
 
 def _register_routers() -> None:
-    from shebao.api.registry import router as registry_router
+    from shebao.api import card_fees, card_production, cards, ecard, registry
 
-    api.add_router("/", registry_router)
+    for module in (registry, cards, card_production, card_fees, ecard):
+        api.add_router("/", module.router)
 
 
 _register_routers()

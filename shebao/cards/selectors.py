@@ -42,8 +42,9 @@ def card_get(user: User, pk: int, *, log: bool = True) -> Card:
     except (Card.DoesNotExist, ValueError):
         raise NotFound(_("No card with that key is visible to you.")) from None
     if log:
-        access_record(actor=user, action="card.view", area_code=card.area_id,
-                      person_ids=[card.person_id])
+        access_record(
+            actor=user, action="card.view", area_code=card.area_id, person_ids=[card.person_id]
+        )
     return card
 
 

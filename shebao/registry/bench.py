@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from functools import partial
 
 from django.db import connection, transaction
 
@@ -88,3 +90,11 @@ def bench_audited_registration(count: int) -> Measurement:
         "INSERT…SELECT of the same rows",
         baseline,
     )
+
+
+def workloads(scale: float, vendor: str) -> list[Callable[[], Measurement]]:
+    persons = max(int(100_000 * scale), 100)
+    return [
+        partial(bench_demo_load, persons),
+        partial(bench_audited_registration, max(int(2_000 * scale), 10)),
+    ]

@@ -1,20 +1,32 @@
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
-from shebao.registry.bench import bench_audited_registration, bench_demo_load
+from shebao.core.bench import Measurement
 
 
 class Command(BaseCommand):
-    help = "Time the workloads against pure-database baselines in a scratch database."
+    help = (
+        "Time each app's workloads (the `workloads()` of its bench module) against "
+        "pure-database baselines, in a scratch database."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--persons", type=int, default=100_000)
-        parser.add_argument("--registrations", type=int, default=2_000)
+        parser.add_argument(
+            "--scale",
+            type=float,
+            default=1.0,
+            help="Multiply every workload's row count (0.1 for a quick run).",
+        )
+        parser.add_argument(
+            "--only", default="", help="Run only workloads whose name contains this."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if connection.vendor == "sqlite":
@@ -25,10 +37,20 @@ class Command(BaseCommand):
         creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
         try:
             self.stdout.write(f"engine: {connection.vendor}")
-            for measurement in (
-                bench_demo_load(options["persons"]),
-                bench_audited_registration(options["registrations"]),
-            ):
-                self.stdout.write(measurement.line())
+            for config in apps.get_app_configs():
+                if not config.name.startswith("shebao."):
+                    continue
+                try:
+                    module = importlib.import_module(f"{config.name}.bench")
+                except ModuleNotFoundError:
+                    continue
+                if not hasattr(module, "workloads"):
+                    continue
+                for workload in module.workloads(options["scale"], connection.vendor):
+                    name = getattr(workload, "func", workload).__name__
+                    if options["only"] and options["only"] not in name:
+                        continue
+                    measurement: Measurement = workload()
+                    self.stdout.write(measurement.line())
         finally:
             creation.destroy_test_db(original, verbosity=0)
