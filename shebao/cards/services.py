@@ -194,7 +194,12 @@ def _channel_for(actor: User) -> str:
 
 
 def _check_applicant(actor: User, person: Person) -> None:
-    require(actor, "card.apply", area_code=person.area_id)
+    require(
+        actor,
+        "card.apply",
+        area_code=person.area_id,
+        employer_id=actor.employer_id if actor.role == Role.EMPLOYER else None,
+    )
     if actor.role == Role.INDIVIDUAL and actor.person_id != person.pk:
         raise Forbidden(_("You may apply only for your own card."))
     if (
@@ -218,12 +223,15 @@ def _check_applicant(actor: User, person: Person) -> None:
 def _check_class_i_per_bank(
     person: Person, bank: str, account_class: int, exclude: Card | None
 ) -> None:
-    """PBOC: at most one class I account per person per bank, on every path."""
+    """PBOC: at most one class I account per person per bank, on every path.
+
+    The rule is national, so cards of the same identity number in other areas
+    count too; this runs on applications and upgrades, not on hot paths.
+    """
     if account_class != AccountClass.I:
         return
     others = Card.objects.filter(
-        area_id=person.area_id,
-        person=person,
+        person__id_number=person.id_number,
         bank=bank,
         account_class=AccountClass.I,
         state__in=[*VALID_STATES, *PENDING_STATES],
@@ -798,3 +806,40 @@ def card_issue_temporary(*, actor: User, person: Person, outlet: Outlet) -> Card
         after=card_snapshot(card),
     )
     return card
+
+
+def card_apply_bulk(*, actor: User, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Apply for many people at once (an employer for its staff, or a counter).
+
+    Each row is applied on its own: a bad row gets its reason and the good
+    rows are kept. Rows carry id_number, account_class, bank, phone, address
+    and photo (JPEG bytes).
+    """
+    from shebao.core.errors import DomainError
+
+    results: list[dict[str, Any]] = []
+    area_code = actor.area_id
+    for line, row in enumerate(rows, start=1):
+        try:
+            with transaction.atomic():
+                number = normalize_identity_number(str(row.get("id_number", "")))
+                person = Person.objects.filter(area_id=area_code, id_number=number).first()
+                if person is None:
+                    raise InvalidInput(
+                        _("No insured person with this identity number in the area."),
+                        code="person_unknown",
+                        field="id_number",
+                    )
+                card = card_apply(
+                    actor=actor,
+                    person=person,
+                    account_class=int(row.get("account_class") or 0),
+                    bank=str(row.get("bank", "")),
+                    photo=row.get("photo"),
+                    phone=str(row.get("phone", "")),
+                    address=str(row.get("address", "")),
+                )
+            results.append({"row": line, "ok": True, "card": card.pk})
+        except DomainError as error:
+            results.append({"row": line, "ok": False, **error.as_dict()})
+    return results
