@@ -24,7 +24,7 @@ PHOTO = sample_photo()
 
 
 def apply(officer, person, **overrides):
-    values = {
+    values: dict[str, Any] = {
         "account_class": 2,
         "bank": "ICBC",
         "photo": PHOTO,
