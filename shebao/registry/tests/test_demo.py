@@ -79,3 +79,16 @@ def test_it_prints_the_logins(demo, capsys):
     call_command("demo", "--logins")
     out = capsys.readouterr().out
     assert "registrar" in out and "shebao-demo-2026" in out
+
+
+def test_the_demo_area_is_approved_and_its_people_hold_cards(demo):
+    from shebao.cards.models import Card, CardState
+    from shebao.registry.models import Area
+
+    area = Area.objects.get()
+    assert area.status == "approved" and area.issuer_id
+    holder = User.objects.get(username="person")
+    assert Card.objects.filter(person_id=holder.person_id, state=CardState.ACTIVE).exists()
+    assert Card.objects.filter(state=CardState.ACTIVE).count() > 150
+    numbers = list(Card.objects.exclude(card_number=None).values_list("card_number", flat=True))
+    assert all(len(n) == 9 for n in numbers)

@@ -4,6 +4,7 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.utils import translation
 
 from shebao.registry.demo import DEMO_AREA_CODE, demo_build, demo_exists, demo_logins
@@ -42,16 +43,34 @@ class Command(BaseCommand):
         if options["persons"] < 1 or options["employers"] < 1:
             raise CommandError("--persons and --employers must be at least 1")
         started = time.monotonic()
+        with transaction.atomic():
+            result, cards = self.build(options)
+        self.stdout.write(
+            f"demo area {result.area}: {result.persons:,} persons, {result.employers:,} employers, "
+            f"{result.employments:,} employments, {cards:,} cards "
+            f"in {time.monotonic() - started:.1f}s"
+        )
+
+    def build(self, options: dict[str, Any]) -> tuple[Any, int]:
         result = demo_build(
             persons=options["persons"],
             employers=options["employers"],
             seed=options["seed"],
             stream=self.stderr,
         )
-        self.stdout.write(
-            f"demo area {result.area}: {result.persons:,} persons, {result.employers:,} employers, "
-            f"{result.employments:,} employments in {time.monotonic() - started:.1f}s"
+        # The other domains build on the registry's demo area.
+        from shebao.accounts.models import User
+        from shebao.cards.demo import demo_cards
+
+        cards = demo_cards(
+            area=result.area,
+            ministry=User.objects.get(username="ministry"),
+            officer=User.objects.get(username="cardofficer"),
+            seed=options["seed"],
+            stream=self.stderr,
+            holders=[User.objects.get(username="person").person_id],
         )
+        return result, cards
 
     def print_logins(self, logins: list[tuple[str, str, str]], url: str) -> None:
         if not logins:
