@@ -70,6 +70,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "card.freeze": frozenset({Role.AREA_ADMIN}),
     "card.ecard": frozenset({Role.INDIVIDUAL}),
     "fee.collect": frozenset({Role.CASHIER}),
+    "fee.waive": frozenset({Role.AREA_ADMIN}),
     "fee.reconcile": frozenset({Role.AREA_ADMIN, Role.CASHIER, Role.AUDITOR}),
     "token.issue": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN}),
     "audit.read": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN, Role.AUDITOR}),

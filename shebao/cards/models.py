@@ -299,6 +299,13 @@ class CardFee(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # A waiver: by an area administrator, or automatically when the
+    # application is withdrawn or rejected before anything was paid.
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    waived_at = models.DateTimeField(null=True, blank=True)
+    waive_reason = models.CharField(_("waive reason"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("card fee")

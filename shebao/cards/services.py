@@ -481,6 +481,25 @@ def card_approve(*, actor: User, card: Card, expected_version: int | None = None
     )
 
 
+def _waive_fee_of_ended_application(actor: User, card: Card, why: str) -> None:
+    """An application that ends before production owes nothing: its due fee is waived."""
+    fee = CardFee.objects.select_for_update().filter(card=card, status="due").first()
+    if fee is None:
+        return
+    fee.status = "waived"
+    fee.waived_by = actor
+    fee.waived_at = timezone.now()
+    fee.waive_reason = why
+    fee.save(update_fields=["status", "waived_by", "waived_at", "waive_reason"])
+    audit_record(
+        actor=actor,
+        action="card_fee.waive",
+        subject=fee,
+        area_code=card.area_id,
+        after={"card": card.pk, "status": "waived", "reason": why},
+    )
+
+
 @transaction.atomic
 def card_reject(*, actor: User, card: Card, reason: str) -> Card:
     _require_for_card(actor, "card.approve", card)
@@ -488,9 +507,11 @@ def card_reject(*, actor: User, card: Card, reason: str) -> Card:
         raise InvalidInput(
             _("Say why the application is rejected."), code="reason_required", field="reason"
         )
-    return _transition(
+    card = _transition(
         actor=actor, card=card, operation=Op.REJECT, detail={"reason": reason.strip()}
     )
+    _waive_fee_of_ended_application(actor, card, "application rejected")
+    return card
 
 
 @transaction.atomic
@@ -498,7 +519,9 @@ def card_withdraw(*, actor: User, card: Card) -> Card:
     _require_for_card(
         actor, "card.apply" if actor.role == Role.INDIVIDUAL else "card.operate", card
     )
-    return _transition(actor=actor, card=card, operation=Op.WITHDRAW)
+    card = _transition(actor=actor, card=card, operation=Op.WITHDRAW)
+    _waive_fee_of_ended_application(actor, card, "application withdrawn")
+    return card
 
 
 # --- at the counter ----------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from shebao.web import views
+from shebao.web import card_views, views
 from shebao.web.forms import LoginForm
 
 app_name = "web"
@@ -26,4 +26,14 @@ urlpatterns = [
     path("employments/<int:employment_id>/end/", views.employment_end, name="employment_end"),
     path("employers/<int:employer_id>/", views.employer_detail, name="employer"),
     path("areas/<str:code>/", views.area_detail, name="area"),
+    # Cards: staff pages, then the holder's own.
+    path("cards/", card_views.card_list, name="cards"),
+    path("cards/queue/", card_views.card_queue, name="card_queue"),
+    path("cards/<int:card_id>/", card_views.card_detail, name="card"),
+    path("cards/<int:card_id>/photo/", card_views.card_photo, name="card_photo"),
+    path("cards/<int:card_id>/do/<slug:action>/", card_views.card_action, name="card_action"),
+    path("persons/<int:person_id>/cards/new/", card_views.card_apply, name="card_apply"),
+    path("my/cards/", card_views.my_cards, name="my_cards"),
+    path("my/cards/apply/", card_views.my_card_apply, name="my_card_apply"),
+    path("my/cards/<int:card_id>/<slug:action>/", card_views.my_card_action, name="my_card_action"),
 ]

@@ -492,3 +492,15 @@ def test_two_officers_acting_at_once_exactly_one_succeeds(card_officer, second_o
         thread.join()
     assert sorted(outcomes) == ["invalid_transition", "ok"]
     assert CardEvent.objects.filter(card=card, operation="formal_loss").count() == 1
+
+
+def test_a_withdrawn_replacement_owes_no_fee(card_officer, person):
+    old = make_card(person, CardState.FORMAL_LOSS, submitted_by=card_officer)
+    new = apply(card_officer, person, kind="replacement", replaces=old, reason="loss")
+    services.card_withdraw(actor=card_officer, card=new)
+    fee = CardFee.objects.get(card=new)
+    assert (fee.status, fee.waive_reason, fee.waived_by) == (
+        "waived",
+        "application withdrawn",
+        card_officer,
+    )
