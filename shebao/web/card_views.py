@@ -2,8 +2,9 @@
 
 Staff (card officers, area administrators): the cards list, the approval
 queue, the application at the counter and the card page with its counter
-actions. Holders, on a phone: "My cards", with a temporary loss, unfreezing,
-the answer to an upgrade, and applications for a new card.
+actions. Holders, on a phone: "My cards", with activation, a temporary loss,
+unfreezing, the answer to an upgrade, the electronic card (claimed here, its
+QR code drawn by `ecard_views`) and applications for a new card.
 
 Thin like the other pages: reads go through `cards.selectors` (scoped to the
 user, reads of others' records logged), writes through `cards.services`, and
@@ -35,7 +36,7 @@ from django.views.decorators.http import require_POST
 from shebao.accounts.models import User
 from shebao.accounts.roles import Role, can
 from shebao.audit.services import access_record
-from shebao.cards import services
+from shebao.cards import ecard, services
 from shebao.cards.lifecycle import TRANSITIONS, Op
 from shebao.cards.models import (
     PENDING_STATES,
@@ -64,6 +65,7 @@ from shebao.web.card_forms import (
     TemporaryLossForm,
     class_choices,
 )
+from shebao.web.ecard_views import ecard_panel
 from shebao.web.views import _found, _user
 
 PAGE_SIZE = 50
@@ -252,6 +254,17 @@ STAFF_ACTIONS = _table(
 )
 
 HOLDER_ACTIONS = _table(
+    Action(
+        "activate",
+        Op.ACTIVATE,
+        gettext_lazy("Activate my card"),
+        gettext_lazy("Your card is activated."),
+        lambda actor, card, data: services.card_activate(
+            actor=actor, card=card, guardian_id_number=data.get("guardian_id_number", "")
+        ),
+        ActivateForm,
+        hint=gettext_lazy("Activate the card before you use it for the first time."),
+    ),
     Action(
         "temporary_loss",
         Op.TEMPORARY_LOSS,
@@ -740,9 +753,11 @@ def _my_cards_page(
     *,
     bound: tuple[int, str, Any] | None = None,
     offer: dict[str, Any] | None = None,
+    ecard_refusal: tuple[int, str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     apply_url = reverse("web:my_card_apply")
+    claimed = set(ecard.ecards_for(user).values_list("card_id", flat=True))
     items = []
     for card in cards_for(user).select_related("outlet").order_by("-submitted_at", "-pk"):
         state = card_state(card)
@@ -802,6 +817,15 @@ def _my_cards_page(
                 if offer and offer.get("replaces") == card.pk
                 else None,
                 "offer_class": AccountClass(offer["account_class"]).label if offer else None,
+                "ecard": ecard_panel(
+                    user,
+                    card,
+                    state,
+                    claimed=card.pk in claimed,
+                    refusal=ecard_refusal[1]
+                    if ecard_refusal and ecard_refusal[0] == card.pk
+                    else None,
+                ),
             }
         )
     return render(
@@ -825,6 +849,20 @@ def my_card_action(request: HttpRequest, card_id: int, action: str) -> HttpRespo
     if done:
         return redirect(reverse("web:my_cards") + f"#card-{card.pk}")
     return _my_cards_page(request, user, bound=(card.pk, act.slug, form), offer=offer, status=400)
+
+
+@login_required
+@require_POST
+def my_ecard_claim(request: HttpRequest, card_id: int) -> HttpResponse:
+    """The holder claims the electronic card of a valid card."""
+    user = _holder(request)
+    card = _found(card_get, user, card_id, log=False)
+    try:
+        ecard.ecard_claim(actor=user, card=card)
+    except DomainError as error:
+        return _my_cards_page(request, user, ecard_refusal=(card.pk, error.message), status=400)
+    messages.success(request, _("Your electronic card is ready: show its code to be identified."))
+    return redirect(reverse("web:my_cards") + f"#ecard-{card.pk}")
 
 
 @login_required

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from shebao.web import card_views, views
+from shebao.web import card_views, ecard_views, fee_views, views
 from shebao.web.forms import LoginForm
 
 app_name = "web"
@@ -29,11 +29,19 @@ urlpatterns = [
     # Cards: staff pages, then the holder's own.
     path("cards/", card_views.card_list, name="cards"),
     path("cards/queue/", card_views.card_queue, name="card_queue"),
+    path("cards/fees/", fee_views.fee_list, name="fees"),
+    path("cards/fees/reconciliation/", fee_views.fee_reconciliation, name="fee_reconciliation"),
+    path("cards/fees/<int:fee_id>/pay/", fee_views.fee_pay, name="fee_pay"),
+    path("cards/fees/<int:fee_id>/waive/", fee_views.fee_waive, name="fee_waive"),
+    path("cards/fees/<int:fee_id>/receipt/", fee_views.fee_receipt, name="fee_receipt"),
     path("cards/<int:card_id>/", card_views.card_detail, name="card"),
     path("cards/<int:card_id>/photo/", card_views.card_photo, name="card_photo"),
     path("cards/<int:card_id>/do/<slug:action>/", card_views.card_action, name="card_action"),
     path("persons/<int:person_id>/cards/new/", card_views.card_apply, name="card_apply"),
     path("my/cards/", card_views.my_cards, name="my_cards"),
     path("my/cards/apply/", card_views.my_card_apply, name="my_card_apply"),
+    path("my/cards/<int:card_id>/ecard/claim/", card_views.my_ecard_claim, name="my_ecard_claim"),
     path("my/cards/<int:card_id>/<slug:action>/", card_views.my_card_action, name="my_card_action"),
+    # Public: anyone shown an electronic card's code may check it.
+    path("verify-ecard/", ecard_views.verify_ecard, name="verify_ecard"),
 ]

@@ -14,14 +14,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shebao.accounts.models import User
 from shebao.accounts.roles import STAFF, Role, can
 from shebao.audit.services import access_record
+from shebao.cards import services as card_services
+from shebao.cards.models import CardState
+from shebao.cards.selectors import card_state, cards_for
 from shebao.core.errors import DomainError, NotFound
 from shebao.registry import selectors, services
 from shebao.registry.area_settings import CATALOGUE
 from shebao.registry.identifiers import mask_identity_number
+from shebao.registry.models import Outlet
 from shebao.web.forms import EmployerForm, EmploymentEndForm, EmploymentForm, PersonForm
 
 
@@ -81,11 +86,58 @@ def search(request: HttpRequest) -> HttpResponse:
     )
 
 
+class TemporaryCardForm(django_forms.Form):
+    """The outlet issuing a temporary card at the counter (the person page)."""
+
+    outlet = django_forms.ModelChoiceField(
+        label=gettext_lazy("Outlet"), queryset=Outlet.objects.none(), empty_label=None
+    )
+
+    def __init__(self, *args: Any, area_code: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        outlet = self.fields["outlet"]
+        assert isinstance(outlet, django_forms.ModelChoiceField)
+        outlet.queryset = Outlet.objects.filter(area_id=area_code, active=True).order_by("code")
+
+
 @login_required
 def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
+    """The person's record, employments and cards; card officers issue a temporary
+    card here (POST) and find the links to the card pages."""
     user = _user(request)
     person = _found(selectors.person_get, user, person_id)
+    counter = can(user, "card.operate") and user.area_id == person.area_id
+    if request.method == "POST" and not counter:
+        raise Http404
+    temporary = (
+        TemporaryCardForm(request.POST or None, area_code=person.area_id, prefix="temporary")
+        if counter
+        else None
+    )
+    if temporary is not None and temporary.is_bound and temporary.is_valid():
+        try:
+            card = card_services.card_issue_temporary(
+                actor=user, person=person, outlet=temporary.cleaned_data["outlet"]
+            )
+        except DomainError as error:
+            _attach(temporary, error)
+        else:
+            messages.success(
+                request,
+                _("Temporary card %(number)s is issued, valid until %(to)s.")
+                % {"number": card.card_number, "to": card.valid_to},
+            )
+            return redirect(reverse("web:person", args=[person.pk]) + "#cards")
     employments = selectors.employments_for(user).filter(person=person).order_by("-start_date")
+    cards = []
+    for card in (
+        cards_for(user)
+        .filter(person=person)
+        .select_related("outlet")
+        .order_by("-submitted_at", "-pk")
+    ):
+        state = card_state(card)
+        cards.append({"card": card, "state": state, "state_label": CardState(state).label})
     return render(
         request,
         "web/person.html",
@@ -94,7 +146,11 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
             "id_number": selectors.display_id_number(user, person),
             "employments": employments,
             "today": timezone.localdate(),
+            "cards": cards,
+            "counter": counter,
+            "temporary_form": temporary,
         },
+        status=400 if temporary is not None and temporary.is_bound else 200,
     )
 
 
