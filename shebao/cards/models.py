@@ -143,8 +143,15 @@ class ProductionBatch(models.Model):
 
 
 class Card(models.Model):
-    area = models.ForeignKey("registry.Area", on_delete=models.PROTECT, related_name="+")
-    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="cards")
+    # Foreign keys carry no index of their own where an area-first index
+    # below covers them: every index is written on every card update, and a
+    # production import updates a hundred thousand cards at once.
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, related_name="cards", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=CardKind.choices)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     state = models.CharField(_("state"), max_length=16, choices=CardState.choices)
@@ -153,7 +160,12 @@ class Card(models.Model):
     )
     bank = models.CharField(_("bank"), max_length=16, blank=True)
     replaces = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        db_index=False,
     )
     replacement_reason = models.CharField(
         _("replacement reason"), max_length=32, choices=ReplacementReason.choices, blank=True
@@ -163,30 +175,45 @@ class Card(models.Model):
     address = models.CharField(_("address"), max_length=200, blank=True)
 
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     submitted_at = models.DateTimeField(auto_now_add=True)
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     due_on = models.DateField(_("due on"), null=True, blank=True)
 
     batch = models.ForeignKey(
-        ProductionBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="cards"
+        ProductionBatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cards",
+        db_index=False,
     )
-    card_number = models.CharField(
-        _("card number"), max_length=9, null=True, blank=True, unique=True
-    )
+    # Unique by constraint, not unique=True: on PostgreSQL the latter adds a
+    # second (pattern-matching) index that nothing here uses.
+    card_number = models.CharField(_("card number"), max_length=9, null=True, blank=True)
     identification_code = models.CharField(
-        _("identification code"), max_length=16, null=True, blank=True, unique=True
+        _("identification code"), max_length=16, null=True, blank=True
     )
     bank_account = models.CharField(_("bank account"), max_length=32, blank=True)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
 
     outlet = models.ForeignKey(
-        "registry.Outlet", on_delete=models.PROTECT, null=True, blank=True, related_name="cards"
+        "registry.Outlet",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cards",
+        db_index=False,
     )
     received_at = models.DateTimeField(null=True, blank=True)
     issued_at = models.DateTimeField(null=True, blank=True)
@@ -205,6 +232,10 @@ class Card(models.Model):
         verbose_name = _("social security card")
         verbose_name_plural = _("social security cards")
         constraints = [
+            models.UniqueConstraint(fields=["card_number"], name="card_number_unique"),
+            models.UniqueConstraint(
+                fields=["identification_code"], name="card_identification_code_unique"
+            ),
             models.UniqueConstraint(
                 fields=["area", "person"],
                 condition=Q(state__in=VALID_STATES) & ~Q(kind=CardKind.TEMPORARY),

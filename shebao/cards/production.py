@@ -61,6 +61,7 @@ from shebao.cards.models import (
 )
 from shebao.cards.selectors import cards_for
 from shebao.cards.services import _transition
+from shebao.core.dates import add_years
 from shebao.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shebao.registry.models import Area, AreaStatus, Outlet
 from shebao.registry.selectors import area_setting
@@ -865,13 +866,6 @@ def _read_results(data: bytes, file_format: str) -> Iterator[tuple[int, Any]]:
     return _csv_rows(text) if file_format == "csv" else _json_rows(text)
 
 
-def _add_years(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year that has none
-        return day.replace(year=day.year + years, day=28)
-
-
 class _Judge:
     """Decides, row by row, what the result file means for each card of the batch."""
 
@@ -1191,7 +1185,7 @@ def batch_import(
             batch=batch,
             at=timezone.now(),
             valid_from=today,
-            valid_to=_add_years(today, years),
+            valid_to=add_years(today, years),
         )
     report.produced, report.failed = produced, failed
     report.rejected.sort(key=lambda rejection: rejection.line)
