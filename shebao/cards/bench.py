@@ -170,7 +170,7 @@ def _baseline_export(batch: ProductionBatch, path: Path) -> float:
         return seconds
 
 
-def _baseline_import(path: Path, rows: int) -> float:
+def _baseline_import(path: Path, rows: int, *, keep: bool = False) -> float:
     """The database alone taking the same rows in: COPY … FROM the file, or INSERT … SELECT."""
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_card_result")
@@ -200,15 +200,15 @@ def _baseline_import(path: Path, rows: int) -> float:
                 with transaction.atomic():
                     cursor.execute(
                         f"INSERT INTO bench_card_result ({_RESULT_COLUMNS}) "  # noqa: S608
-                        "SELECT id, 'ok', substr('S' || (100000000 + id), 1, 9), "
-                        "area_id || substr(10000000000 + id, 2, 10), "
-                        "'6222' || (100000000000000 + id), '' "
+                        "SELECT id, 'ok', printf('S%%08d', id), printf('%%s%%010d', area_id, id), "
+                        "printf('6222%%015d', id), '' "
                         "FROM cards_card WHERE area_id = %s LIMIT %s",
                         [BENCH_AREA, rows],
                     )
 
             seconds = timed(insert_select)
-        cursor.execute("DROP TABLE bench_card_result")
+        if not keep:
+            cursor.execute("DROP TABLE bench_card_result")
     return seconds
 
 
@@ -224,6 +224,8 @@ class _RoundTrip:
     batch: ProductionBatch | None = None
     officer: User | None = None
     exported: bool = False
+    import_seconds: float = 0.0
+    result_path: Path | None = None
 
     def prepare(self) -> tuple[ProductionBatch, User]:
         if self.batch is None or self.officer is None:
@@ -296,6 +298,7 @@ def bench_card_import(trip: _RoundTrip) -> Measurement:
 
     seconds = timed(import_results)
     assert report[0].produced == len(rows), report[0]
+    trip.import_seconds, trip.result_path = seconds, path
     baseline = _baseline_import(path, len(rows))
     copy = "COPY … FROM the file" if connection.vendor == "postgresql" else "INSERT…SELECT"
     return Measurement(
@@ -308,6 +311,51 @@ def bench_card_import(trip: _RoundTrip) -> Measurement:
     )
 
 
+def _baseline_import_and_update(batch: ProductionBatch, path: Path) -> float:
+    """The database alone doing the import's whole work: stage the rows, then one
+    UPDATE that records them on the cards (the cards first put back untimed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cards_card SET state = 'in_production', card_number = NULL, "
+            "identification_code = NULL, bank_account = '', valid_from = NULL, valid_to = NULL "
+            "WHERE batch_id = %s",
+            [batch.pk],
+        )
+        staged = _baseline_import(path, batch.card_count, keep=True)
+
+        def update() -> None:
+            with transaction.atomic(), connection.cursor() as inner:
+                inner.execute(
+                    "UPDATE cards_card SET state = 'produced', card_number = s.card_number, "
+                    "identification_code = s.identification_code, "
+                    "bank_account = s.bank_account, valid_from = %s, valid_to = %s, "
+                    "version = cards_card.version + 1 "
+                    "FROM bench_card_result s WHERE cards_card.id = s.record_id",
+                    [dt.date(2026, 1, 1), dt.date(2036, 1, 1)],
+                )
+
+        seconds = staged + timed(update)
+        cursor.execute("DROP TABLE bench_card_result")
+    return seconds
+
+
+def bench_card_import_against_update(trip: _RoundTrip) -> Measurement:
+    batch, _officer = trip.prepare()
+    assert trip.result_path is not None, "runs after bench_card_import"
+    baseline = _baseline_import_and_update(batch, trip.result_path)
+    return Measurement(
+        "card result file import (same run as above)",
+        batch.card_count,
+        trip.import_seconds,
+        "the rows staged (COPY on PostgreSQL) + one UPDATE of the cards",
+        baseline,
+    )
+
+
 def workloads(scale: float, vendor: str) -> list[Callable[[], Measurement]]:
     trip = _RoundTrip(count=max(int(100_000 * scale), 100))
-    return [partial(bench_card_export, trip), partial(bench_card_import, trip)]
+    return [
+        partial(bench_card_export, trip),
+        partial(bench_card_import, trip),
+        partial(bench_card_import_against_update, trip),
+    ]
