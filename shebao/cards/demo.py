@@ -28,6 +28,7 @@ def demo_cards(
     area: Area,
     ministry: User,
     officer: User,
+    clerk: User | None = None,
     seed: int,
     stream: Any = None,
     progress: bool = True,
@@ -59,7 +60,9 @@ def demo_cards(
                 ),
                 "account_class": rng.choice([1, 2, 2, 2, 3]),
                 "bank": rng.choice(BANKS),
-                "submitted_by": officer,
+                # Applications were taken by a colleague, so the card officer
+                # can approve them (nobody approves their own).
+                "submitted_by": clerk or officer,
                 "phone": "",
                 "address": "",
             }

@@ -66,6 +66,7 @@ class Command(BaseCommand):
             area=result.area,
             ministry=User.objects.get(username="ministry"),
             officer=User.objects.get(username="cardofficer"),
+            clerk=User.objects.get(username="areaadmin"),
             seed=options["seed"],
             stream=self.stderr,
             holders=[User.objects.get(username="person").person_id],
