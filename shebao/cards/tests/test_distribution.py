@@ -117,12 +117,12 @@ def test_it_ships_only_the_cards_named_and_reports_the_others(
         (cards[2].card_number, "other_outlet"),
         (cards[3].card_number, "other_outlet"),
     ]
-    again = production.outlet_receive(
-        actor=card_officer, outlet=outlet, card_numbers=numbers(cards[:1])
-    )
-    assert refused(again) == [(cards[0].card_number, "card_state")]
     with translation.override("en"):
-        assert "only a card that is “Shipped to outlet”" in again.rejected[0].message
+        again = production.outlet_receive(
+            actor=card_officer, outlet=outlet, card_numbers=numbers(cards[:1])
+        )
+    assert refused(again) == [(cards[0].card_number, "card_state")]
+    assert "only a card that is “Shipped to outlet”" in again.rejected[0].message
 
 
 def test_it_refuses_outlets_of_another_area_or_closed_ones(

@@ -104,7 +104,7 @@ def test_it_takes_an_application_at_the_counter(card_officer, person):
     page = client.get(card_url(card))
     assert page.status_code == 200
     assert page.context["state"] == CardState.APPLIED
-    assert [row["operation"] for row in page.context["history"]] == ["Application"]
+    assert [str(row["operation"]) for row in page.context["history"]] == ["申领"]
 
 
 def test_a_photo_that_breaks_the_rule_is_refused_at_the_photo_field(card_officer, person):

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -176,7 +177,7 @@ def test_the_public_page_checks_a_code_and_reveals_nobody(individual, person, ca
     token = ecard.ecard_token(actor=individual, card=card)
 
     client = Client(enforce_csrf_checks=True)  # nobody signed in
-    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     form = client.get(reverse("web:verify_ecard"))
     assert form.status_code == 200
     assert form["Cache-Control"] == "no-store"
