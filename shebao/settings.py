@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "shebao.audit",
     "shebao.registry",
     "shebao.cards",
+    "shebao.contributions",
     "shebao.api",
     "shebao.web",
 ]

@@ -69,6 +69,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "card.distribute": frozenset({Role.AREA_ADMIN, Role.CARD_OFFICER}),
     "card.freeze": frozenset({Role.AREA_ADMIN}),
     "card.ecard": frozenset({Role.INDIVIDUAL}),
+    # Contributions. Employers declare for themselves (SIL art. 60); the
+    # contributions officer declares on an employer's behalf at the counter.
+    "declaration.submit": frozenset({Role.EMPLOYER, Role.CONTRIBUTIONS_OFFICER, Role.AREA_ADMIN}),
+    "declaration.correct": frozenset({Role.EMPLOYER, Role.CONTRIBUTIONS_OFFICER, Role.AREA_ADMIN}),
+    "policy.manage": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER}),
     "fee.collect": frozenset({Role.CASHIER}),
     "fee.waive": frozenset({Role.AREA_ADMIN}),
     "fee.reconcile": frozenset({Role.AREA_ADMIN, Role.CASHIER, Role.AUDITOR}),

@@ -1,0 +1,231 @@
+"""Contributions: policy tables, employer declarations.
+
+Design notes
+- A `Policy` is an area's contribution policy for a period [valid_from,
+  valid_to): the average monthly wage that bounds contribution bases
+  (60%–300%), the due day, the late-fee rate, the flexible-worker scheme; its
+  `PolicyRate` rows give each insurance's employer and individual rates, and
+  `WorkInjuryRate` rows the rate of each industry risk class. A bill always
+  uses the policy in force for its month (`selectors.policy_for`).
+- A `DeclarationLine` is one employee's wage for one month as the employer
+  declared it. Lines are append-only: a correction is a reversal line that
+  points to the line it cancels plus a new declared line, never an edit. The
+  declared wage of a person-month is the one declared line no reversal
+  points to.
+- A `DeclarationUpload` is one spreadsheet an employer sent: rows accepted,
+  rejected (each with line, field and reason, downloadable), unchanged
+  (already declared the same), and its progress while it runs.
+- Every table is keyed by area first, for distribution by area.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Insurance(models.TextChoices):
+    PENSION = "pension", _("Basic pension")
+    MEDICAL = "medical", _("Basic medical")
+    UNEMPLOYMENT = "unemployment", _("Unemployment")
+    WORK_INJURY = "work_injury", _("Work injury")
+    MATERNITY = "maternity", _("Maternity")
+
+
+def money(**kwargs: object) -> models.DecimalField:
+    return models.DecimalField(max_digits=14, decimal_places=2, **kwargs)  # type: ignore[arg-type]
+
+
+def rate(**kwargs: object) -> models.DecimalField:
+    return models.DecimalField(max_digits=7, decimal_places=5, **kwargs)  # type: ignore[arg-type]
+
+
+class Policy(models.Model):
+    area = models.ForeignKey("registry.Area", on_delete=models.PROTECT, related_name="+")
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    average_monthly_wage = money(verbose_name=_("average monthly wage of the area"))
+    base_floor_ratio = rate(
+        verbose_name=_("base floor (share of the average)"), default=Decimal("0.6")
+    )
+    base_ceiling_ratio = rate(
+        verbose_name=_("base ceiling (share of the average)"), default=Decimal("3")
+    )
+    payment_due_day = models.PositiveSmallIntegerField(
+        _("payment due day of the next month"), default=15
+    )
+    late_fee_daily_rate = rate(verbose_name=_("late fee per day"), default=Decimal("0.0005"))
+    flexible_pension_rate = rate(
+        verbose_name=_("flexible workers: pension rate"), default=Decimal("0.2")
+    )
+    flexible_account_rate = rate(
+        verbose_name=_("flexible workers: share to the personal account"), default=Decimal("0.08")
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("contribution policy")
+        verbose_name_plural = _("contribution policies")
+        ordering = ["area", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["area", "valid_from"], name="policy_once_per_start"),
+            models.CheckConstraint(
+                name="policy_period",
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+            ),
+            models.CheckConstraint(
+                name="policy_wage_positive", condition=Q(average_monthly_wage__gt=0)
+            ),
+            models.CheckConstraint(
+                name="policy_floor_below_ceiling",
+                condition=Q(base_floor_ratio__gt=0)
+                & Q(base_ceiling_ratio__gte=F("base_floor_ratio")),
+            ),
+            models.CheckConstraint(
+                name="policy_due_day", condition=Q(payment_due_day__gte=1, payment_due_day__lte=28)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} from {self.valid_from}"
+
+
+class PolicyRate(models.Model):
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="rates")
+    insurance = models.CharField(_("insurance"), max_length=16, choices=Insurance.choices)
+    employer_rate = rate(verbose_name=_("employer rate"))
+    individual_rate = rate(verbose_name=_("individual rate"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "insurance"], name="policy_rate_once"),
+            models.CheckConstraint(
+                name="policy_rate_range",
+                condition=Q(
+                    employer_rate__gte=0,
+                    employer_rate__lt=1,
+                    individual_rate__gte=0,
+                    individual_rate__lt=1,
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.insurance} {self.employer_rate}/{self.individual_rate}"
+
+
+class WorkInjuryRate(models.Model):
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="work_injury_rates")
+    risk_class = models.PositiveSmallIntegerField(_("industry risk class"))
+    rate = rate(verbose_name=_("rate"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "risk_class"], name="work_injury_rate_once"),
+            models.CheckConstraint(
+                name="work_injury_class_1_8", condition=Q(risk_class__gte=1, risk_class__lte=8)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"class {self.risk_class}: {self.rate}"
+
+
+class UploadStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class DeclarationUpload(models.Model):
+    area = models.ForeignKey("registry.Area", on_delete=models.PROTECT, related_name="+")
+    employer = models.ForeignKey("registry.Employer", on_delete=models.PROTECT, related_name="+")
+    period = models.DateField(_("month"), help_text=_("First day of the declared month"))
+    filename = models.CharField(_("file"), max_length=200)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=8, choices=UploadStatus.choices, default=UploadStatus.RUNNING
+    )
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_accepted = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    # [{line, id_number (masked), field, code, message}], at most the first
+    # MAX_ERRORS; the counts above are complete.
+    errors = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("declaration upload")
+        verbose_name_plural = _("declaration uploads")
+        indexes = [models.Index(fields=["area", "employer", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.period:%Y-%m})"
+
+
+class LineKind(models.TextChoices):
+    DECLARED = "declared", _("Declared")
+    REVERSAL = "reversal", _("Reversal")
+
+
+class DeclarationLine(models.Model):
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    employer = models.ForeignKey(
+        "registry.Employer", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    period = models.DateField(_("month"))
+    kind = models.CharField(max_length=8, choices=LineKind.choices, default=LineKind.DECLARED)
+    wage = money(verbose_name=_("monthly wage"))
+    reverses = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversal",
+    )
+    upload = models.ForeignKey(
+        DeclarationUpload,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    source = models.CharField(max_length=8)  # upload, api, form
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("declaration line")
+        verbose_name_plural = _("declaration lines")
+        constraints = [
+            models.CheckConstraint(name="declaration_wage_not_negative", condition=Q(wage__gte=0)),
+            models.CheckConstraint(
+                name="declaration_reversal_points_back",
+                condition=Q(kind=LineKind.DECLARED, reverses__isnull=True)
+                | Q(kind=LineKind.REVERSAL, reverses__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["area", "employer", "period"]),
+            models.Index(fields=["area", "person", "period"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.period:%Y-%m} {self.kind} {self.wage}"
