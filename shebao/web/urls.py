@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from shebao.web import card_views, ecard_views, fee_views, views
+from shebao.web import card_views, ecard_views, fee_views, production_views, views
 from shebao.web.forms import LoginForm
 
 app_name = "web"
@@ -34,6 +34,50 @@ urlpatterns = [
     path("cards/fees/<int:fee_id>/pay/", fee_views.fee_pay, name="fee_pay"),
     path("cards/fees/<int:fee_id>/waive/", fee_views.fee_waive, name="fee_waive"),
     path("cards/fees/<int:fee_id>/receipt/", fee_views.fee_receipt, name="fee_receipt"),
+    # Production and distribution: batches, vendor files, outlet stock, reconciliation.
+    path("cards/batches/", production_views.batch_list, name="batches"),
+    path("cards/batches/new/", production_views.batch_new, name="batch_new"),
+    path("cards/batches/<int:batch_id>/", production_views.batch_detail, name="batch"),
+    path(
+        "cards/batches/<int:batch_id>/export/", production_views.batch_export, name="batch_export"
+    ),
+    path(
+        "cards/batches/<int:batch_id>/import/", production_views.batch_import, name="batch_import"
+    ),
+    path("cards/batches/<int:batch_id>/ship/", production_views.batch_ship, name="batch_ship"),
+    path(
+        "cards/batches/<int:batch_id>/freeze/", production_views.batch_freeze, name="batch_freeze"
+    ),
+    path(
+        "cards/batches/<int:batch_id>/release/",
+        production_views.batch_release,
+        name="batch_release",
+    ),
+    path("cards/outlets/", production_views.outlet_list, name="outlets"),
+    path(
+        "cards/outlets/<int:outlet_id>/stock/", production_views.outlet_stock, name="outlet_stock"
+    ),
+    path(
+        "cards/outlets/<int:outlet_id>/stock/receive/",
+        production_views.outlet_receive,
+        name="outlet_receive",
+    ),
+    path(
+        "cards/outlets/<int:outlet_id>/stock/count/",
+        production_views.outlet_count,
+        name="outlet_count",
+    ),
+    path(
+        "cards/outlets/<int:outlet_id>/stock/seal/",
+        production_views.outlet_seal,
+        name="outlet_seal",
+    ),
+    path(
+        "cards/outlets/<int:outlet_id>/stock/card/",
+        production_views.outlet_card,
+        name="outlet_card",
+    ),
+    path("cards/reconciliation/", production_views.reconciliation, name="card_reconciliation"),
     path("cards/<int:card_id>/", card_views.card_detail, name="card"),
     path("cards/<int:card_id>/photo/", card_views.card_photo, name="card_photo"),
     path("cards/<int:card_id>/do/<slug:action>/", card_views.card_action, name="card_action"),
