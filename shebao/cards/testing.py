@@ -59,3 +59,35 @@ def make_card(person: Person, state: str, *, submitted_by: User, **fields: Any) 
         values["loss_lapses_at"] = timezone.now() + dt.timedelta(days=10)
     values.update(fields)
     return Card.objects.create(**values)
+
+
+def apply_for(officer: User, person: Person, **overrides: Any) -> Card:
+    """A card application with complete information collection (tests only)."""
+    from shebao.cards.photo import sample_photo
+    from shebao.cards.services import card_apply
+
+    values: dict[str, Any] = {
+        "account_class": 2,
+        "bank": "ICBC",
+        "photo": sample_photo(),
+        "phone": "13800000000",
+        "address": "南京市玄武区中山路1号",
+    }
+    values.update(overrides)
+    return card_apply(actor=officer, person=person, **values)
+
+
+def put_at_outlet(card: Card, outlet: Any, number: int, *, prefix: str = "B") -> Card:
+    """Stand-in for production and distribution, which have their own tests."""
+    today = timezone.localdate()
+    Card.objects.filter(pk=card.pk).update(
+        state=CardState.AT_OUTLET,
+        outlet=outlet,
+        card_number=f"{prefix}{number:08d}",
+        identification_code=f"{card.area_id}{(prefix == 'B' and '0') or '9'}{number:09d}",
+        bank_account=f"6222{number:015d}",
+        valid_from=today,
+        valid_to=today + dt.timedelta(days=3650),
+    )
+    card.refresh_from_db()
+    return card

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from django.db import connection, connections
@@ -18,7 +17,7 @@ from shebao.audit.models import AuditEvent
 from shebao.cards import fees, services
 from shebao.cards.models import Card, CardFee, CardKind, CardState
 from shebao.cards.photo import sample_photo
-from shebao.cards.testing import make_card
+from shebao.cards.testing import apply_for, make_card, put_at_outlet
 from shebao.core.errors import Conflict, Forbidden, InvalidInput
 from shebao.registry.models import Person
 from shebao.registry.services import area_setting_set
@@ -28,31 +27,11 @@ PHOTO = sample_photo()
 
 
 def apply(officer, person, **overrides):
-    values: dict[str, Any] = {
-        "account_class": 2,
-        "bank": "ICBC",
-        "photo": PHOTO,
-        "phone": "13800000000",
-        "address": "南京市玄武区中山路1号",
-    }
-    values.update(overrides)
-    return services.card_apply(actor=officer, person=person, **values)
+    return apply_for(officer, person, **overrides)
 
 
 def to_outlet(card, outlet, number):
-    """Stand-in for production and distribution (their own tests cover them)."""
-    today = timezone.localdate()
-    Card.objects.filter(pk=card.pk).update(
-        state=CardState.AT_OUTLET,
-        outlet=outlet,
-        card_number=f"F{number:08d}",
-        identification_code=f"{card.area_id}9{number:09d}",
-        bank_account=f"6222{number:015d}",
-        valid_from=today,
-        valid_to=today + dt.timedelta(days=3650),
-    )
-    card.refresh_from_db()
-    return card
+    return put_at_outlet(card, outlet, number, prefix="F")
 
 
 def lost_and_replaced(officer, person, reason="loss"):
