@@ -84,7 +84,7 @@ def put_at_outlet(card: Card, outlet: Any, number: int, *, prefix: str = "B") ->
         state=CardState.AT_OUTLET,
         outlet=outlet,
         card_number=f"{prefix}{number:08d}",
-        identification_code=f"{card.area_id}{(prefix == 'B' and '0') or '9'}{number:09d}",
+        identification_code=f"{card.area_id}{prefix}{number:09d}",
         bank_account=f"6222{number:015d}",
         valid_from=today,
         valid_to=today + dt.timedelta(days=3650),
