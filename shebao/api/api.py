@@ -104,9 +104,9 @@ def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 
 
 def _register_routers() -> None:
-    from shebao.api import card_fees, card_production, cards, ecard, registry
+    from shebao.api import card_fees, card_production, cards, declarations, ecard, registry
 
-    for module in (registry, cards, card_production, card_fees, ecard):
+    for module in (registry, cards, card_production, card_fees, ecard, declarations):
         api.add_router("/", module.router)
 
 

@@ -10,6 +10,7 @@ import re
 from decimal import Decimal as D
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -35,6 +36,14 @@ from shebao.contributions.rules import (
     yearly_interest,
 )
 from shebao.core.errors import InvalidInput
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals are matched by their English text."""
+    with translation.override("en"):
+        yield
+
 
 money = st.decimals(min_value=0, max_value=10_000_000, places=2)
 rates = st.decimals(min_value=0, max_value=1, places=5)
