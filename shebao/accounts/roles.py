@@ -74,6 +74,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "declaration.submit": frozenset({Role.EMPLOYER, Role.CONTRIBUTIONS_OFFICER, Role.AREA_ADMIN}),
     "declaration.correct": frozenset({Role.EMPLOYER, Role.CONTRIBUTIONS_OFFICER, Role.AREA_ADMIN}),
     "policy.manage": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER}),
+    "bill.run": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER}),
     "fee.collect": frozenset({Role.CASHIER}),
     "fee.waive": frozenset({Role.AREA_ADMIN}),
     "fee.reconcile": frozenset({Role.AREA_ADMIN, Role.CASHIER, Role.AUDITOR}),

@@ -229,3 +229,106 @@ class DeclarationLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.period:%Y-%m} {self.kind} {self.wage}"
+
+
+class BillKind(models.TextChoices):
+    DECLARED = "declared", _("From the declaration")
+    ASSESSED = "assessed", _("Assessed at 110% (no declaration, SIL art. 62)")
+
+
+class BillingRun(models.Model):
+    """One run of `bill_run` for an area and month: who, when, what it added."""
+
+    area = models.ForeignKey("registry.Area", on_delete=models.PROTECT, related_name="+")
+    period = models.DateField(_("month"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    bills_created = models.PositiveIntegerField(default=0)
+    lines_added = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("billing run")
+        verbose_name_plural = _("billing runs")
+        indexes = [models.Index(fields=["area", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.period:%Y-%m}"
+
+
+class Bill(models.Model):
+    """What an employer owes for one month: the sum of its bill lines.
+
+    Amounts are kept in integer cents (fen): the billing run computes them in
+    SQL, and integer arithmetic is exact on every engine (SQLite would
+    otherwise compute decimals in floating point).
+    """
+
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    employer = models.ForeignKey(
+        "registry.Employer", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    period = models.DateField(_("month"))
+    kind = models.CharField(max_length=8, choices=BillKind.choices)
+    employer_cents = models.BigIntegerField(default=0)
+    individual_cents = models.BigIntegerField(default=0)
+    due_on = models.DateField(_("due on"))
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("bill")
+        verbose_name_plural = _("bills")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "employer", "period"], name="bill_once_a_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employer_id} {self.period:%Y-%m}"
+
+    @property
+    def total(self) -> Decimal:
+        return Decimal(self.employer_cents + self.individual_cents) / 100
+
+
+class BillLine(models.Model):
+    """One person, one insurance, one month, one run: amounts in cents.
+
+    Append-only: when a declaration is corrected (or arrives after an
+    assessment), the next run adds the difference as a new line; the lines of
+    a person-insurance-month always sum to what is owed.
+    """
+
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="lines", db_index=False)
+    employer = models.ForeignKey(
+        "registry.Employer", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    period = models.DateField(_("month"))
+    insurance = models.CharField(max_length=16, choices=Insurance.choices)
+    kind = models.CharField(max_length=8, choices=BillKind.choices)
+    base_cents = models.BigIntegerField()
+    employer_cents = models.BigIntegerField()
+    individual_cents = models.BigIntegerField()
+    run = models.ForeignKey(BillingRun, on_delete=models.PROTECT, related_name="+", db_index=False)
+
+    class Meta:
+        verbose_name = _("bill line")
+        verbose_name_plural = _("bill lines")
+        indexes = [
+            models.Index(fields=["area", "period", "employer", "person", "insurance"]),
+            models.Index(fields=["area", "person", "period"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.period:%Y-%m} {self.insurance}"
