@@ -332,3 +332,161 @@ class BillLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.period:%Y-%m} {self.insurance}"
+
+
+class PaymentSource(models.TextChoices):
+    COUNTER = "counter", _("Counter")
+    BANK_FILE = "bank_file", _("Bank file")
+    API = "api", _("API")
+
+
+class Payment(models.Model):
+    """Money received from an employer, identified by the bank's reference."""
+
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    employer = models.ForeignKey(
+        "registry.Employer", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    bank_reference = models.CharField(_("bank reference"), max_length=64)
+    amount_cents = models.BigIntegerField()
+    paid_on = models.DateField(_("paid on"))
+    source = models.CharField(max_length=16, choices=PaymentSource.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "bank_reference"], name="payment_reference_once"
+            ),
+            models.CheckConstraint(name="payment_positive", condition=Q(amount_cents__gt=0)),
+        ]
+        indexes = [models.Index(fields=["area", "employer", "paid_on"])]
+
+    def __str__(self) -> str:
+        return self.bank_reference
+
+
+class PaymentAllocation(models.Model):
+    """The part of a payment that settles a bill: contributions first owed, and the
+    late fee that had run on them until the payment day (SIL art. 86)."""
+
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    bill = models.ForeignKey(
+        Bill, on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
+    principal_cents = models.BigIntegerField()
+    late_fee_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="allocation_not_negative",
+                condition=Q(principal_cents__gte=0, late_fee_cents__gte=0),
+            ),
+        ]
+        indexes = [models.Index(fields=["area", "bill"])]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}→{self.bill_id}"
+
+
+class AccountEntryKind(models.TextChoices):
+    CONTRIBUTION = "contribution", _("Individual contribution credited")
+    INTEREST = "interest", _("Yearly interest")
+    REVERSAL = "reversal", _("Reversal")
+
+
+class PersonalAccount(models.Model):
+    """A person's pension account: the balance the ledger entries add up to.
+
+    The balance is changed only together with an entry, in one transaction,
+    and the database refuses a negative balance.
+    """
+
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    person = models.OneToOneField(
+        "registry.Person", on_delete=models.PROTECT, related_name="pension_account"
+    )
+    balance_cents = models.BigIntegerField(default=0)
+    entries_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("personal pension account")
+        verbose_name_plural = _("personal pension accounts")
+        constraints = [
+            models.CheckConstraint(
+                name="account_balance_not_negative", condition=Q(balance_cents__gte=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.balance_cents}"
+
+
+class AccountEntry(models.Model):
+    """One append-only entry of a personal pension account."""
+
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    account = models.ForeignKey(
+        PersonalAccount, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
+    kind = models.CharField(max_length=16, choices=AccountEntryKind.choices)
+    period = models.DateField(_("month"), null=True, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    amount_cents = models.BigIntegerField()
+    allocation = models.ForeignKey(
+        PaymentAllocation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversal"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("account entry")
+        verbose_name_plural = _("account entries")
+        constraints = [
+            # Interest is credited once a year per account.
+            models.UniqueConstraint(
+                fields=["account", "year"],
+                condition=Q(kind="interest"),
+                name="interest_once_a_year",
+            ),
+        ]
+        indexes = [models.Index(fields=["area", "account", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.kind} {self.amount_cents}"
+
+
+class CreditingRate(models.Model):
+    """The national yearly crediting rate of personal accounts (announced each year)."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    rate = rate(verbose_name=_("rate"))
+
+    class Meta:
+        verbose_name = _("crediting rate")
+        verbose_name_plural = _("crediting rates")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.rate}"
