@@ -104,9 +104,29 @@ def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 
 
 def _register_routers() -> None:
-    from shebao.api import card_fees, card_production, cards, declarations, ecard, registry
+    from shebao.api import (
+        accounts,
+        billing,
+        card_fees,
+        card_production,
+        cards,
+        declarations,
+        ecard,
+        payments,
+        registry,
+    )
 
-    for module in (registry, cards, card_production, card_fees, ecard, declarations):
+    for module in (
+        registry,
+        cards,
+        card_production,
+        card_fees,
+        ecard,
+        declarations,
+        billing,
+        payments,
+        accounts,
+    ):
         api.add_router("/", module.router)
 
 

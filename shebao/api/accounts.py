@@ -1,0 +1,7 @@
+"""REST endpoints: accounts."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["accounts"])

@@ -1,0 +1,7 @@
+"""REST endpoints: billing."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["billing"])
