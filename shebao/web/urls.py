@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from shebao.web import card_views, ecard_views, fee_views, production_views, views
+from shebao.web import (
+    card_views,
+    contribution_views,
+    ecard_views,
+    fee_views,
+    production_views,
+    views,
+)
 from shebao.web.forms import LoginForm
 
 app_name = "web"
@@ -88,4 +95,20 @@ urlpatterns = [
     path("my/cards/<int:card_id>/<slug:action>/", card_views.my_card_action, name="my_card_action"),
     # Public: anyone shown an electronic card's code may check it.
     path("verify-ecard/", ecard_views.verify_ecard, name="verify_ecard"),
+    path("declarations/", contribution_views.declaration_upload, name="declaration_upload"),
+    path(
+        "declarations/template/",
+        contribution_views.declaration_template,
+        name="declaration_template",
+    ),
+    path(
+        "declarations/<int:upload_id>/",
+        contribution_views.declaration_upload_result,
+        name="declaration_upload_result",
+    ),
+    path(
+        "declarations/<int:upload_id>/errors.csv",
+        contribution_views.declaration_upload_errors,
+        name="declaration_upload_errors",
+    ),
 ]

@@ -189,6 +189,7 @@ def employer_detail(request: HttpRequest, employer_id: int) -> HttpResponse:
             "staff_count": current.count(),
             "show_people": show_people,
             "can_register": can(user, "employment.register"),
+            "can_declare": can(user, "declaration.submit"),
         },
     )
 
