@@ -75,6 +75,23 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "declaration.correct": frozenset({Role.EMPLOYER, Role.CONTRIBUTIONS_OFFICER, Role.AREA_ADMIN}),
     "policy.manage": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER}),
     "bill.run": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER}),
+    "bill.read": AREA_STAFF | {Role.MINISTRY_ADMIN, Role.EMPLOYER},
+    # Personal pension accounts: statements, contribution records, estimates.
+    "account.read": frozenset({Role.CONTRIBUTIONS_OFFICER, Role.AREA_ADMIN, Role.AUDITOR}),
+    "account.credit_interest": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER}),
+    # Payments of contributions are taken at the counter or read from the
+    # bank's file; arrears are read by those who collect and check them, and
+    # by an employer for itself.
+    "payment.record": frozenset({Role.CASHIER, Role.CONTRIBUTIONS_OFFICER, Role.AREA_ADMIN}),
+    "arrears.read": frozenset(
+        {
+            Role.AREA_ADMIN,
+            Role.CONTRIBUTIONS_OFFICER,
+            Role.CASHIER,
+            Role.AUDITOR,
+            Role.EMPLOYER,
+        }
+    ),
     "fee.collect": frozenset({Role.CASHIER}),
     "fee.waive": frozenset({Role.AREA_ADMIN}),
     "fee.reconcile": frozenset({Role.AREA_ADMIN, Role.CASHIER, Role.AUDITOR}),
