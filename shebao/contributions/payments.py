@@ -1,0 +1,979 @@
+"""Payments of contributions, their allocation to bills, arrears and late fees.
+
+Design notes
+- A payment is identified by the bank's reference, once per area. Recording
+  the same reference again with the same employer, amount and day returns
+  the payment already recorded and changes nothing (a bank file sent twice
+  records nothing new); the same reference with anything different is a
+  conflict.
+- A payment is allocated when it is recorded, in the same transaction, to
+  the employer's unpaid bills oldest month first. Each allocation takes
+  first the late fee that has run on the bill's unpaid contributions up to
+  the day of payment, then the contributions themselves, and stops when the
+  money runs out. What is left over stays on the payment, unallocated: a
+  credit the selectors show (it is not yet carried to later bills).
+  Payments are allocated in the order they are recorded, whatever their
+  `paid_on`.
+- Late fee (SIL art. 86; DOMAIN §3): the policy's daily rate (0.05%) of the
+  overdue contributions for each day from the day they became overdue, which
+  is the day after the bill's `due_on` (`overdue_from`), until the day paid,
+  by `rules.late_fee`. Contributions paid in parts each carry the fee that
+  ran on that part until its own day of payment, so the fee due on a day is
+      Σ late_fee(part paid, overdue_from, its day of payment)
+      + late_fee(contributions still unpaid, overdue_from, day)
+      − late fee already paid,
+  never below zero. Because each payment settles the fee before it touches
+  the contributions, a bill whose contributions are fully paid owes no fee.
+  The fee is computed when read (live), never stored ahead of payment.
+- Personal accounts (DOMAIN §4): the individual pension share is credited
+  when it is *paid*, not when billed: when a payment completes a bill's
+  contributions, each person's net individual pension of that bill is
+  credited to their account (`credit_paid_bill`).
+- A person-month counts as paid only when the employer's whole bill for that
+  month is paid: a partial payment is not attributed to particular people
+  or insurances.
+- Money is integer cents (fen) throughout; Decimal amounts from outside are
+  rounded half up to the cent on the way in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import IO, TYPE_CHECKING, Any, TypedDict
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+
+from shebao.accounts.models import User
+from shebao.accounts.roles import AREA_STAFF, Role, can, require
+from shebao.audit.services import audit_record
+from shebao.contributions.models import (
+    AccountEntry,
+    AccountEntryKind,
+    Bill,
+    BillLine,
+    Insurance,
+    Payment,
+    PaymentAllocation,
+    PaymentSource,
+    PersonalAccount,
+)
+from shebao.contributions.rules import late_fee, late_fee_days
+from shebao.contributions.services import policy_for
+from shebao.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from shebao.registry.identifiers import normalize_credit_code
+from shebao.registry.models import Employer, Person
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from django_stubs_ext import WithAnnotations
+
+    class _Allocated(TypedDict):
+        allocated_cents: int  # contributions and late fee allocated to bills
+
+    AllocatedPayment: TypeAlias = WithAnnotations[Payment, _Allocated]
+
+MAX_AMOUNT_CENTS = 10**14  # one trillion yuan: no payment is larger
+MAX_REFERENCE = 64
+MAX_ERRORS = 5000
+# The agency's practice, not a rule of law: an arrears notice orders payment
+# within this many days (SIL art. 86: "ordered to pay within a time limit").
+NOTICE_DAYS = 15
+
+_ZERO = Value(0)
+
+
+def money_of(cents: int) -> Decimal:
+    """Cents as yuan with two decimals: 15000 → Decimal("150.00")."""
+    return Decimal(cents).scaleb(-2)
+
+
+def amount_cents(amount: Decimal | int, *, field: str = "amount") -> int:
+    """A positive amount in yuan as integer cents, rounded half up (0.005 → 1 fen)."""
+    if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
+        raise TypeError(f"{field} must be a Decimal, got {type(amount).__name__}")
+    number = Decimal(amount)
+    if not number.is_finite():
+        raise InvalidInput(_("The amount must be a number."), code="amount_format", field=field)
+    cents = int((number * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if not 0 < cents < MAX_AMOUNT_CENTS:
+        raise InvalidInput(
+            _("The amount must be at least 0.01 and below one trillion, got %(amount)s."),
+            code="amount_range",
+            field=field,
+            params={"amount": number},
+        )
+    return cents
+
+
+def overdue_from(bill: Bill) -> dt.date:
+    """The first day a bill's contributions are overdue: the day after it is due."""
+    return bill.due_on + dt.timedelta(days=1)
+
+
+# --- balances -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Contributions and late fee settled on a bill by one allocation."""
+
+    principal_cents: int
+    late_fee_cents: int
+    paid_on: dt.date
+
+
+@dataclass(frozen=True)
+class BillBalance:
+    """What is paid and due on a bill as of a day."""
+
+    bill: Bill
+    on: dt.date
+    daily_rate: Decimal
+    principal_cents: int
+    principal_paid_cents: int
+    late_fee_accrued_cents: int
+    late_fee_paid_cents: int
+
+    @property
+    def principal_due_cents(self) -> int:
+        return max(self.principal_cents - self.principal_paid_cents, 0)
+
+    @property
+    def late_fee_due_cents(self) -> int:
+        return max(self.late_fee_accrued_cents - self.late_fee_paid_cents, 0)
+
+    @property
+    def total_due_cents(self) -> int:
+        return self.principal_due_cents + self.late_fee_due_cents
+
+    @property
+    def overdue_from(self) -> dt.date:
+        return overdue_from(self.bill)
+
+    @property
+    def days_overdue(self) -> int:
+        if not self.principal_due_cents:
+            return 0
+        return late_fee_days(overdue_from=self.overdue_from, paid_on=self.on)
+
+    @property
+    def daily_late_fee(self) -> Decimal:
+        """What one more day adds to the fee (once overdue), exact, not rounded."""
+        return money_of(self.principal_due_cents) * self.daily_rate
+
+
+def _late_fee_cents(principal_cents: int, bill: Bill, until: dt.date, daily_rate: Decimal) -> int:
+    if principal_cents <= 0:
+        return 0
+    fee = late_fee(
+        overdue_amount=money_of(principal_cents),
+        overdue_from=overdue_from(bill),
+        paid_on=until,
+        daily_rate=daily_rate,
+    )
+    return int(fee.scaleb(2))
+
+
+class _Rates:
+    """The late-fee daily rate of the policy of each bill's month, read once per call."""
+
+    def __init__(self) -> None:
+        self._rates: dict[tuple[str, dt.date], Decimal] = {}
+
+    def of(self, bill: Bill) -> Decimal:
+        key = (bill.area_id, bill.period)
+        if key not in self._rates:
+            self._rates[key] = policy_for(bill.area_id, bill.period).late_fee_daily_rate
+        return self._rates[key]
+
+
+def _balances(
+    bills: Iterable[Bill], on: dt.date, *, paid_until: dt.date | None
+) -> list[BillBalance]:
+    """Balances of bills as of `on`, counting the allocations of payments made on
+    or before `paid_until` (all of them when None)."""
+    bills = list(bills)
+    allocations = PaymentAllocation.objects.filter(bill__in=bills)
+    if paid_until is not None:
+        allocations = allocations.filter(payment__paid_on__lte=paid_until)
+    parts: dict[int, list[_Part]] = defaultdict(list)
+    for bill_id, principal, fee, paid_on in allocations.values_list(
+        "bill_id", "principal_cents", "late_fee_cents", "payment__paid_on"
+    ):
+        parts[bill_id].append(_Part(principal, fee, paid_on))
+    rates = _Rates()
+    result = []
+    for bill in bills:
+        rate = rates.of(bill)
+        principal = bill.employer_cents + bill.individual_cents
+        paid = sum(p.principal_cents for p in parts[bill.pk])
+        accrued = sum(
+            _late_fee_cents(p.principal_cents, bill, p.paid_on, rate) for p in parts[bill.pk]
+        ) + _late_fee_cents(principal - paid, bill, on, rate)
+        result.append(
+            BillBalance(
+                bill=bill,
+                on=on,
+                daily_rate=rate,
+                principal_cents=principal,
+                principal_paid_cents=paid,
+                late_fee_accrued_cents=accrued,
+                late_fee_paid_cents=sum(p.late_fee_cents for p in parts[bill.pk]),
+            )
+        )
+    return result
+
+
+def bill_balance(bill: Bill, on: dt.date) -> BillBalance:
+    """A bill's contributions paid and due, and the late fee due, as of `on`
+    (payments made after `on` do not count)."""
+    return _balances([bill], on, paid_until=on)[0]
+
+
+def _unpaid_bills(*, paid_until: dt.date | None, **where: Any) -> QuerySet[Bill]:
+    """Bills whose contributions are not fully paid (by payments up to `paid_until`),
+    oldest month first."""
+    paid = Q(allocations__payment__paid_on__lte=paid_until) if paid_until is not None else Q()
+    return (
+        Bill.objects.filter(**where)
+        .annotate(principal_paid=Coalesce(Sum("allocations__principal_cents", filter=paid), _ZERO))
+        .filter(principal_paid__lt=F("employer_cents") + F("individual_cents"))
+        .order_by("period", "pk")
+    )
+
+
+# --- recording and allocating ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    payment: Payment
+    created: bool  # False: the same payment was recorded before; nothing changed
+
+
+def _reference(value: Any) -> str:
+    reference = str(value or "").strip()
+    if not reference or len(reference) > MAX_REFERENCE:
+        raise InvalidInput(
+            _("The bank reference must have 1 to %(max)d characters."),
+            code="bank_reference_format",
+            field="bank_reference",
+            params={"max": MAX_REFERENCE},
+        )
+    return reference
+
+
+def _same_or_conflict(existing: Payment, employer: Employer, cents: int, paid_on: dt.date) -> None:
+    if (existing.employer_id, existing.amount_cents, existing.paid_on) != (
+        employer.pk,
+        cents,
+        paid_on,
+    ):
+        raise Conflict(
+            _(
+                "Bank reference %(reference)s was already recorded for another payment "
+                "(%(amount)s on %(day)s)."
+            ),
+            code="bank_reference_used",
+            field="bank_reference",
+            params={
+                "reference": existing.bank_reference,
+                "amount": money_of(existing.amount_cents),
+                "day": existing.paid_on.isoformat(),
+            },
+        )
+
+
+@transaction.atomic
+def credit_paid_bill(*, bill: Bill, allocation: PaymentAllocation) -> list[AccountEntry]:
+    """Credit the individual pension share of a fully paid bill to personal accounts.
+
+    DOMAIN §4: individual pension contributions are credited to the personal
+    account when *paid*, not when billed; so this runs when a payment
+    completes a bill's contributions, with the allocation that completed it.
+    For each person on the bill the credit is the net individual amount of
+    the bill's pension lines less what was already credited for this bill
+    (a bill raised by a later correction and paid again credits only the
+    difference; a lowered one would need a reversal entry and credits
+    nothing here). The account is created if need be and locked; the entry
+    and the balance change go together in the caller's transaction.
+    """
+    principal = bill.employer_cents + bill.individual_cents
+    paid = PaymentAllocation.objects.filter(bill=bill).aggregate(
+        paid=Coalesce(Sum("principal_cents"), _ZERO)
+    )["paid"]
+    if paid < principal:
+        raise Conflict(
+            _("The bill is not fully paid; nothing is credited before it is."),
+            code="bill_not_paid",
+        )
+    shares = dict(
+        BillLine.objects.filter(bill=bill, insurance=Insurance.PENSION)
+        .values("person_id")
+        .annotate(cents=Sum("individual_cents"))
+        .values_list("person_id", "cents")
+    )
+    credited = dict(
+        AccountEntry.objects.filter(kind=AccountEntryKind.CONTRIBUTION, allocation__bill=bill)
+        .values("account__person_id")
+        .annotate(cents=Sum("amount_cents"))
+        .values_list("account__person_id", "cents")
+    )
+    now = timezone.now()
+    entries = []
+    for person_id in sorted(shares):  # one lock order, no deadlock between payments
+        amount = (shares[person_id] or 0) - (credited.get(person_id) or 0)
+        if amount <= 0:
+            continue
+        PersonalAccount.objects.get_or_create(person_id=person_id, defaults={"area": bill.area})
+        account = PersonalAccount.objects.select_for_update().get(person_id=person_id)
+        entries.append(
+            AccountEntry.objects.create(
+                area_id=account.area_id,
+                account=account,
+                kind=AccountEntryKind.CONTRIBUTION,
+                period=bill.period,
+                amount_cents=amount,
+                allocation=allocation,
+                created_at=now,
+            )
+        )
+        PersonalAccount.objects.filter(pk=account.pk).update(
+            balance_cents=F("balance_cents") + amount, entries_count=F("entries_count") + 1
+        )
+    return entries
+
+
+def _allocate(payment: Payment) -> tuple[list[PaymentAllocation], list[AccountEntry]]:
+    """Spread a new payment over the employer's unpaid bills, oldest first."""
+    unpaid = list(
+        _unpaid_bills(paid_until=None, area_id=payment.area_id, employer_id=payment.employer_id)
+    )
+    # Lock the bills against a billing run changing their totals meanwhile.
+    locked = Bill.objects.select_for_update().in_bulk([bill.pk for bill in unpaid])
+    bills = [locked[bill.pk] for bill in unpaid]
+    remaining = payment.amount_cents
+    allocations: list[PaymentAllocation] = []
+    entries: list[AccountEntry] = []
+    for balance in _balances(bills, payment.paid_on, paid_until=None):
+        if remaining == 0:
+            break
+        fee = min(remaining, balance.late_fee_due_cents)
+        principal = min(remaining - fee, balance.principal_due_cents)
+        if fee + principal == 0:
+            continue
+        allocation = PaymentAllocation.objects.create(
+            area_id=payment.area_id,
+            payment=payment,
+            bill=balance.bill,
+            principal_cents=principal,
+            late_fee_cents=fee,
+        )
+        allocations.append(allocation)
+        remaining -= fee + principal
+        if principal and principal == balance.principal_due_cents:
+            entries += credit_paid_bill(bill=balance.bill, allocation=allocation)
+    return allocations, entries
+
+
+@transaction.atomic
+def payment_record_outcome(
+    *,
+    actor: User,
+    employer: Employer,
+    bank_reference: str,
+    amount: Decimal | int,
+    paid_on: dt.date,
+    source: str = PaymentSource.COUNTER,
+) -> Recorded:
+    """`payment_record`, also saying whether the payment is new (False: recorded before)."""
+    require(actor, "payment.record", area_code=employer.area_id)
+    reference = _reference(bank_reference)
+    cents = amount_cents(amount)
+    if paid_on > timezone.localdate():
+        raise InvalidInput(
+            _("The day of payment %(day)s is in the future."),
+            code="paid_on_future",
+            field="paid_on",
+            params={"day": paid_on.isoformat()},
+        )
+    if source not in PaymentSource.values:
+        raise InvalidInput(
+            _("Unknown payment source %(source)s."),
+            code="payment_source",
+            field="source",
+            params={"source": source},
+        )
+    # One employer's payments are allocated one at a time: the second waits
+    # here and then sees the first's allocations (and its reference).
+    Employer.objects.select_for_update().filter(pk=employer.pk).first()
+    existing = Payment.objects.filter(area_id=employer.area_id, bank_reference=reference).first()
+    if existing is not None:
+        _same_or_conflict(existing, employer, cents, paid_on)
+        return Recorded(existing, created=False)
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                area_id=employer.area_id,
+                employer=employer,
+                bank_reference=reference,
+                amount_cents=cents,
+                paid_on=paid_on,
+                source=source,
+                created_by=actor,
+                created_at=timezone.now(),
+            )
+    except IntegrityError:  # the same reference for another employer, at the same moment
+        existing = Payment.objects.get(area_id=employer.area_id, bank_reference=reference)
+        _same_or_conflict(existing, employer, cents, paid_on)
+        return Recorded(existing, created=False)
+    allocations, entries = _allocate(payment)
+    allocated = sum(a.principal_cents + a.late_fee_cents for a in allocations)
+    audit_record(
+        actor=actor,
+        action="payment.record",
+        subject=payment,
+        area_code=employer.area_id,
+        after={
+            "employer_id": employer.pk,
+            "bank_reference": reference,
+            "amount_cents": cents,
+            "paid_on": paid_on,
+            "source": source,
+            "allocations": [
+                {
+                    "bill_id": a.bill_id,
+                    "principal_cents": a.principal_cents,
+                    "late_fee_cents": a.late_fee_cents,
+                }
+                for a in allocations
+            ],
+            "unallocated_cents": cents - allocated,
+            "account_entries": [e.pk for e in entries],
+        },
+    )
+    return Recorded(payment, created=True)
+
+
+def payment_record(
+    *,
+    actor: User,
+    employer: Employer,
+    bank_reference: str,
+    amount: Decimal | int,
+    paid_on: dt.date,
+    source: str = PaymentSource.COUNTER,
+) -> Payment:
+    """Record money an employer paid and allocate it to its bills (see the module notes).
+
+    Idempotent by (area, bank reference): the same reference again with the
+    same employer, amount and day returns the payment recorded before and
+    changes nothing; with anything different it is a Conflict. The amount is
+    in yuan, rounded half up to the cent.
+    """
+    return payment_record_outcome(
+        actor=actor,
+        employer=employer,
+        bank_reference=bank_reference,
+        amount=amount,
+        paid_on=paid_on,
+        source=source,
+    ).payment
+
+
+# --- bank files -------------------------------------------------------------------
+
+# Accepted column headers, English and Chinese, → field.
+BANK_HEADERS = {
+    "bank_reference": "bank_reference",
+    "银行流水号": "bank_reference",
+    "交易流水号": "bank_reference",
+    "credit_code": "credit_code",
+    "统一社会信用代码": "credit_code",
+    "amount": "amount",
+    "金额": "amount",
+    "缴费金额": "amount",
+    "paid_on": "paid_on",
+    "缴费日期": "paid_on",
+    "交易日期": "paid_on",
+}
+BANK_COLUMNS = ("bank_reference", "credit_code", "amount", "paid_on")
+
+
+@dataclass(frozen=True)
+class BankRowError:
+    line: int
+    bank_reference: str
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "bank_reference": self.bank_reference,
+            "field": self.field,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass
+class PaymentImport:
+    """What became of a bank file: counts complete, errors the first MAX_ERRORS."""
+
+    filename: str
+    read: int = 0
+    recorded: int = 0
+    unchanged: int = 0  # recorded before with the same employer, amount and day
+    rejected: int = 0
+    errors: list[BankRowError] = field(default_factory=list)
+
+
+def _bank_header(header: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        text = cell.strip().lstrip("\ufeff")
+        key = BANK_HEADERS.get(text) or next(
+            (BANK_HEADERS[word] for word in text.split() if word in BANK_HEADERS), None
+        )
+        if key and key not in found:
+            found[key] = index
+    missing = [name for name in BANK_COLUMNS if name not in found]
+    if missing:
+        raise InvalidInput(
+            _("The bank file's first row must name the columns; missing: %(missing)s."),
+            code="bank_file_header",
+            field="file",
+            params={"missing": ", ".join(missing)},
+        )
+    return found
+
+
+def _bank_rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, {column: text}) for each data row of a CSV bank file, read as a stream."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    try:
+        columns: dict[str, int] | None = None
+        for line, row in enumerate(csv.reader(text), start=1):
+            if columns is None:
+                columns = _bank_header(row)
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            yield (
+                line,
+                {name: (row[index] if index < len(row) else "") for name, index in columns.items()},
+            )
+    finally:
+        with contextlib.suppress(ValueError):
+            text.detach()  # leave the caller's stream open
+
+
+def _parse_amount(text: str) -> Decimal:
+    cleaned = text.strip().replace(",", "")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise InvalidInput(
+            _("The amount %(value)s is not a number."),
+            code="amount_format",
+            field="amount",
+            params={"value": cleaned or "-"},
+        ) from None
+    return amount
+
+
+def _parse_day(text: str) -> dt.date:
+    cleaned = text.strip()
+    for pattern in ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d"):
+        try:
+            return dt.datetime.strptime(cleaned, pattern).date()  # noqa: DTZ007 - a date
+        except ValueError:
+            continue
+    raise InvalidInput(
+        _("The day %(value)s is not a date like 2026-10-15."),
+        code="paid_on_format",
+        field="paid_on",
+        params={"value": cleaned or "-"},
+    )
+
+
+def payments_import(*, actor: User, stream: IO[bytes], filename: str) -> PaymentImport:
+    """Record the payments of a bank file (CSV: bank_reference, credit_code, amount,
+    paid_on), row by row.
+
+    The file is read as a stream. Each good row is recorded by `payment_record`
+    in its own transaction (a savepoint if the caller holds one), so what is
+    recorded stays recorded whatever later rows hold; a refused row gets its
+    line, field and reason; a reference recorded before with the same
+    employer, amount and day is "unchanged" — sending the file again records
+    nothing. Employers are looked up by credit code in the actor's area.
+    """
+    require(actor, "payment.record", area_code=actor.area_id)
+    if not filename.lower().endswith((".csv", ".txt")):
+        raise InvalidInput(_("Send the bank file as CSV."), code="bank_file_format", field="file")
+    report = PaymentImport(filename=filename[:200])
+    employers: dict[str, Employer | None] = {}
+    for line, row in _bank_rows(stream):
+        report.read += 1
+        reference = row.get("bank_reference", "").strip()
+        try:
+            reference = _reference(reference)
+            code = normalize_credit_code(row.get("credit_code", ""))
+            if code not in employers:
+                employers[code] = Employer.objects.filter(
+                    area_id=actor.area_id, credit_code=code
+                ).first()
+            employer = employers[code]
+            if employer is None:
+                raise NotFound(
+                    _("No employer with credit code %(code)s is registered in the area."),
+                    code="employer_unknown",
+                    field="credit_code",
+                    params={"code": code},
+                )
+            outcome = payment_record_outcome(
+                actor=actor,
+                employer=employer,
+                bank_reference=reference,
+                amount=_parse_amount(row.get("amount", "")),
+                paid_on=_parse_day(row.get("paid_on", "")),
+                source=PaymentSource.BANK_FILE,
+            )
+        except DomainError as error:
+            report.rejected += 1
+            if len(report.errors) < MAX_ERRORS:
+                report.errors.append(
+                    BankRowError(
+                        line,
+                        reference[:MAX_REFERENCE],
+                        error.field or "",
+                        error.code,
+                        error.message,
+                    )
+                )
+            continue
+        if outcome.created:
+            report.recorded += 1
+        else:
+            report.unchanged += 1
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="payment.import",
+            subject=("contributions.bankfile", report.filename),
+            area_code=actor.area_id,
+            after={
+                "read": report.read,
+                "recorded": report.recorded,
+                "unchanged": report.unchanged,
+                "rejected": report.rejected,
+            },
+        )
+    return report
+
+
+# --- selectors ---------------------------------------------------------------------
+
+
+def _require_reader(user: User, employer: Employer) -> None:
+    require(
+        user,
+        "arrears.read",
+        area_code=employer.area_id,
+        employer_id=employer.pk if user.role == Role.EMPLOYER else None,
+    )
+
+
+def payments_for(user: User) -> QuerySet[AllocatedPayment]:
+    """Payments the user may see, each with `allocated_cents`: area staff who
+    record or read arrears their area's, an employer user its own."""
+    rows = Payment.objects.select_related("employer", "created_by").annotate(
+        allocated_cents=Coalesce(
+            Sum(F("allocations__principal_cents") + F("allocations__late_fee_cents")), _ZERO
+        )
+    )
+    if not (can(user, "arrears.read") or can(user, "payment.record")):
+        return rows.none()
+    if user.role == Role.EMPLOYER:
+        return rows.filter(area_id=user.area_id, employer_id=user.employer_id or 0)
+    if user.role in AREA_STAFF:
+        return rows.filter(area_id=user.area_id)
+    return rows.none()
+
+
+def payment_get(user: User, pk: int) -> AllocatedPayment:
+    try:
+        return payments_for(user).get(pk=pk)
+    except Payment.DoesNotExist:
+        raise NotFound(_("No payment with that key is visible to you.")) from None
+
+
+def payment_allocations(payment: Payment) -> QuerySet[PaymentAllocation]:
+    return payment.allocations.select_related("bill").order_by("bill__period", "pk")
+
+
+def _credit_cents(on: dt.date, **where: Any) -> dict[int, int]:
+    """Unallocated money of payments made by `on`, by employer."""
+    paid = dict(
+        Payment.objects.filter(paid_on__lte=on, **where)
+        .values("employer_id")
+        .annotate(cents=Sum("amount_cents"))
+        .values_list("employer_id", "cents")
+    )
+    allocated = dict(
+        PaymentAllocation.objects.filter(
+            payment__paid_on__lte=on, **{f"payment__{k}": v for k, v in where.items()}
+        )
+        .values("payment__employer_id")
+        .annotate(cents=Sum(F("principal_cents") + F("late_fee_cents")))
+        .values_list("payment__employer_id", "cents")
+    )
+    return {pk: cents - (allocated.get(pk) or 0) for pk, cents in paid.items()}
+
+
+@dataclass(frozen=True)
+class EmployerArrears:
+    """An employer's unpaid bills as of a day, with the late fee run until then."""
+
+    employer: Employer
+    on: dt.date
+    bills: list[BillBalance]
+    credit_cents: int  # money received and not allocated (an overpayment)
+
+    @property
+    def principal_due_cents(self) -> int:
+        return sum(b.principal_due_cents for b in self.bills)
+
+    @property
+    def late_fee_due_cents(self) -> int:
+        return sum(b.late_fee_due_cents for b in self.bills)
+
+    @property
+    def total_due_cents(self) -> int:
+        return self.principal_due_cents + self.late_fee_due_cents
+
+    @property
+    def oldest_period(self) -> dt.date | None:
+        return self.bills[0].bill.period if self.bills else None
+
+    @property
+    def daily_late_fee(self) -> Decimal:
+        return sum((b.daily_late_fee for b in self.bills if b.days_overdue), Decimal(0))
+
+
+def _arrears(employers: dict[int, Employer], on: dt.date, **where: Any) -> list[EmployerArrears]:
+    bills = list(_unpaid_bills(paid_until=on, period__lte=on, **where))
+    balances: dict[int, list[BillBalance]] = defaultdict(list)
+    for balance in _balances(bills, on, paid_until=on):
+        balances[balance.bill.employer_id].append(balance)
+    credits = _credit_cents(on, **where)
+    return [
+        EmployerArrears(employers[pk], on, balances[pk], credits.get(pk, 0))
+        for pk in balances
+        if pk in employers
+    ]
+
+
+def employer_arrears(user: User, employer: Employer, on: dt.date) -> EmployerArrears:
+    """An employer's bills not fully paid as of `on` (payments made by then), each
+    with the late fee run until `on`, and the totals."""
+    _require_reader(user, employer)
+    found = _arrears({employer.pk: employer}, on, area_id=employer.area_id, employer_id=employer.pk)
+    if found:
+        return found[0]
+    credit = _credit_cents(on, area_id=employer.area_id, employer_id=employer.pk)
+    return EmployerArrears(employer, on, [], credit.get(employer.pk, 0))
+
+
+def arrears_for(user: User, on: dt.date, *, area_code: str | None = None) -> list[EmployerArrears]:
+    """Every employer with unpaid bills in the user's area as of `on`, most owed
+    first; an employer user sees only itself."""
+    area = area_code or user.area_id
+    require(user, "arrears.read", area_code=area, employer_id=user.employer_id)
+    where: dict[str, Any] = {"area_id": area}
+    if user.role == Role.EMPLOYER:
+        where["employer_id"] = user.employer_id or 0
+    employers = Employer.objects.filter(
+        pk__in=_unpaid_bills(paid_until=on, period__lte=on, **where).values("employer_id")
+    ).in_bulk()
+    rows = _arrears(employers, on, **where)
+    return sorted(rows, key=lambda row: (-row.total_due_cents, row.employer.pk))
+
+
+@dataclass(frozen=True)
+class InsuranceDue:
+    insurance: str
+    employer_cents: int
+    individual_cents: int
+
+
+@dataclass(frozen=True)
+class PersonMonth:
+    """One month of one person's contributions that is billed and not paid."""
+
+    period: dt.date
+    employer: Employer
+    bill: Bill
+    insurances: list[InsuranceDue]
+
+
+@dataclass(frozen=True)
+class PersonArrears:
+    person: Person
+    on: dt.date
+    months: list[PersonMonth]
+
+    @property
+    def employer_cents(self) -> int:
+        return sum(i.employer_cents for m in self.months for i in m.insurances)
+
+    @property
+    def individual_cents(self) -> int:
+        return sum(i.individual_cents for m in self.months for i in m.insurances)
+
+
+def person_arrears(user: User, person: Person, on: dt.date) -> PersonArrears:
+    """A person's months and insurances billed and not paid as of `on`.
+
+    A person-month is paid only when the employer's whole bill for the month
+    is paid: part of a bill paid is not attributed to anyone. The late fee is
+    the employer's (on its bill) and not shown per person. An individual sees
+    their own months, an employer user the months it billed, staff who read
+    arrears their area's.
+    """
+    where: dict[str, Any] = {"area_id": person.area_id, "person": person, "period__lte": on}
+    if user.role == Role.INDIVIDUAL and user.is_active:
+        if user.person_id != person.pk:
+            raise Forbidden(_("Individuals may see only their own contributions."))
+    else:
+        require(user, "arrears.read", area_code=person.area_id, employer_id=user.employer_id)
+        if user.role == Role.EMPLOYER:
+            where["employer_id"] = user.employer_id or 0
+    lines = BillLine.objects.filter(**where)
+    unpaid = {
+        bill.pk: bill
+        for bill in _unpaid_bills(paid_until=on, pk__in=lines.values("bill_id")).select_related(
+            "employer"
+        )
+    }
+    amounts: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for bill_id, insurance, employer_cents, individual_cents in lines.filter(
+        bill_id__in=list(unpaid)
+    ).values_list("bill_id", "insurance", "employer_cents", "individual_cents"):
+        amounts[bill_id][insurance][0] += employer_cents
+        amounts[bill_id][insurance][1] += individual_cents
+    months = []
+    for bill in sorted(unpaid.values(), key=lambda b: (b.period, b.pk)):
+        insurances = [
+            InsuranceDue(insurance, cents[0], cents[1])
+            for insurance, cents in sorted(amounts[bill.pk].items())
+            if cents != [0, 0]
+        ]
+        if insurances:
+            months.append(PersonMonth(bill.period, bill.employer, bill, insurances))
+    return PersonArrears(person, on, months)
+
+
+# --- arrears notice -------------------------------------------------------------------
+
+
+def _yuan(cents: int) -> str:
+    return f"{money_of(cents):,}"
+
+
+@dataclass(frozen=True)
+class ArrearsNotice:
+    """The data of a notice ordering an employer to pay its arrears, and its text."""
+
+    employer: Employer
+    on: dt.date
+    deadline: dt.date
+    arrears: EmployerArrears
+    text: str
+
+
+def arrears_notice(user: User, employer: Employer, on: dt.date) -> ArrearsNotice:
+    """A notice of what an employer owes as of `on`: each unpaid bill's month, due
+    day, contributions and late fee, the totals, how much the fee grows a day,
+    and the deadline (NOTICE_DAYS after `on`).
+
+    Rendered in the active language (Chinese by default) from English source
+    strings. The late fee keeps running until the day of payment (SIL art. 86);
+    the notice says so and states it as of `on`.
+    """
+    arrears = employer_arrears(user, employer, on)
+    deadline = on + dt.timedelta(days=NOTICE_DAYS)
+    out = [
+        _g("Notice of social insurance contributions in arrears"),
+        "",
+        _g("To: %(employer)s (unified social credit code %(code)s)")
+        % {"employer": employer.name, "code": employer.credit_code},
+        _g("As of: %(day)s") % {"day": on.isoformat()},
+        "",
+    ]
+    if not arrears.bills:
+        out.append(_g("Nothing is due."))
+    else:
+        out.append(
+            " | ".join(
+                [
+                    _g("Month"),
+                    _g("Due on"),
+                    _g("Days overdue"),
+                    _g("Contributions"),
+                    _g("Late fee"),
+                    _g("Total"),
+                ]
+            )
+        )
+        for balance in arrears.bills:
+            out.append(
+                " | ".join(
+                    [
+                        f"{balance.bill.period:%Y-%m}",
+                        balance.bill.due_on.isoformat(),
+                        str(balance.days_overdue),
+                        _yuan(balance.principal_due_cents),
+                        _yuan(balance.late_fee_due_cents),
+                        _yuan(balance.total_due_cents),
+                    ]
+                )
+            )
+        out += [
+            "",
+            _g("Contributions due: %(amount)s yuan")
+            % {"amount": _yuan(arrears.principal_due_cents)},
+            _g("Late fee due: %(amount)s yuan") % {"amount": _yuan(arrears.late_fee_due_cents)},
+            _g("Total due: %(amount)s yuan") % {"amount": _yuan(arrears.total_due_cents)},
+            "",
+            _g(
+                "Under article 86 of the Social Insurance Law a late fee of 0.05%% of the "
+                "arrears runs for each day from the day the amount became overdue until it is "
+                "paid; on the amounts above it grows by %(amount)s yuan a day."
+            )
+            % {"amount": f"{arrears.daily_late_fee.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"},
+            _g("Pay the total due, with the late fee run until the day of payment, by %(day)s.")
+            % {"day": deadline.isoformat()},
+        ]
+    if arrears.credit_cents:
+        out += [
+            "",
+            _g("Received and not yet allocated: %(amount)s yuan")
+            % {"amount": _yuan(arrears.credit_cents)},
+        ]
+    return ArrearsNotice(employer, on, deadline, arrears, "\n".join(out) + "\n")
