@@ -132,12 +132,20 @@ _DIFFERENCES = f"""
                       AND t.person_id = e.person_id AND t.insurance = e.insurance)
 """  # noqa: S608
 
+# A bill's lines are those of its area, employer and month (one bill each);
+# found through the lines' (area, period, employer, …) index, not by scanning
+# every line of the month once per bill.
+_OF_BILL = (
+    f"l.area_id = {T_BILL}.area_id AND l.period = {T_BILL}.period "
+    f"AND l.employer_id = {T_BILL}.employer_id"
+)
+
 _TOTALS = f"""
     UPDATE {T_BILL} SET
         employer_cents = (SELECT COALESCE(SUM(l.employer_cents), 0) FROM {T_LINE} l
-                          WHERE l.bill_id = {T_BILL}.id),
+                          WHERE {_OF_BILL}),
         individual_cents = (SELECT COALESCE(SUM(l.individual_cents), 0) FROM {T_LINE} l
-                            WHERE l.bill_id = {T_BILL}.id),
+                            WHERE {_OF_BILL}),
         kind = CASE WHEN EXISTS (SELECT 1 FROM bill_target t
                                  WHERE t.employer_id = {T_BILL}.employer_id
                                    AND t.kind = 'declared') THEN 'declared' ELSE kind END

@@ -93,3 +93,14 @@ def test_the_demo_area_is_approved_and_its_people_hold_cards(demo):
     assert Card.objects.filter(state=CardState.ACTIVE).count() > 150
     numbers = Card.objects.exclude(card_number=None).values_list("card_number", flat=True)
     assert all(len(n or "") == 9 for n in numbers)
+
+
+def test_the_demo_area_has_bills_with_some_assessed(demo):
+    from shebao.contributions.models import Bill, BillKind, BillLine, Policy
+
+    assert Policy.objects.filter(area_id="320100").exists()
+    assert Bill.objects.filter(area_id="320100", kind=BillKind.DECLARED).exists()
+    assert Bill.objects.filter(area_id="320100", kind=BillKind.ASSESSED).exists()
+    employer = User.objects.get(username="employer").employer_id or 0
+    assert Bill.objects.filter(employer_id=employer).count() == 3  # the last three months
+    assert BillLine.objects.filter(area_id="320100", employer_cents__gt=0).exists()

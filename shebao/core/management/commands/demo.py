@@ -71,6 +71,15 @@ class Command(BaseCommand):
             stream=self.stderr,
             holders=[User.objects.get(username="person").person_id],
         )
+        from shebao.contributions.demo import demo_contributions
+
+        demo_contributions(
+            area=result.area,
+            officer=User.objects.get(username="contrib"),
+            employer_user=User.objects.get(username="employer"),
+            seed=options["seed"],
+            stream=self.stderr,
+        )
         return result, cards
 
     def print_logins(self, logins: list[tuple[str, str, str]], url: str) -> None:
