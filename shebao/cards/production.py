@@ -63,6 +63,7 @@ from shebao.cards.selectors import cards_for
 from shebao.cards.services import _transition
 from shebao.core.dates import add_years
 from shebao.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shebao.core.text import required_text
 from shebao.registry.models import Area, AreaStatus, Outlet
 from shebao.registry.selectors import area_setting
 
@@ -84,20 +85,6 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 def _digest(ids: Iterable[int]) -> str:
     """SHA-256 of the sorted card ids, comma-separated: names a set of cards in an audit event."""
     return hashlib.sha256(",".join(str(pk) for pk in sorted(ids)).encode()).hexdigest()
-
-
-def _required_text(value: str | None, name: str, max_length: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput(_("This field is required."), code="required", field=name)
-    if len(text) > max_length:
-        raise InvalidInput(
-            _("At most %(max)d characters are allowed, got %(length)d."),
-            code="too_long",
-            field=name,
-            params={"max": max_length, "length": len(text)},
-        )
-    return text
 
 
 def _check_format(file_format: str) -> str:
@@ -408,7 +395,7 @@ def batch_create(
 def batch_freeze(*, actor: User, batch: ProductionBatch, reason: str) -> ProductionBatch:
     """Emergency freeze of a whole batch: every card of it refuses every operation."""
     require(actor, "card.freeze", area_code=batch.area_id)
-    reason = _required_text(reason, "reason", 200)
+    reason = required_text(reason, "reason", max_length=200)
     _lock_batch(batch)
     if batch.frozen_at is not None:
         raise Conflict(
@@ -1473,7 +1460,7 @@ def card_return(
 ) -> Card:
     """Send a card in stock (at an outlet or sealed) back to the vendor or bank."""
     require(actor, "card.distribute", area_code=card.area_id)
-    reason = _required_text(reason, "reason", 200)
+    reason = required_text(reason, "reason", max_length=200)
     return _transition(
         actor=actor,
         card=card,
@@ -1489,7 +1476,7 @@ def card_destroy(
 ) -> Card:
     """Destroy a card that was never handed over (in stock, sealed or returned)."""
     require(actor, "card.distribute", area_code=card.area_id)
-    reason = _required_text(reason, "reason", 200)
+    reason = required_text(reason, "reason", max_length=200)
     return _transition(
         actor=actor,
         card=card,

@@ -15,6 +15,7 @@ from shebao.accounts.models import User
 from shebao.accounts.roles import require
 from shebao.audit.services import audit_record, snapshot
 from shebao.core.errors import Conflict, InvalidInput
+from shebao.core.text import required_text
 from shebao.registry.area_settings import spec_for
 from shebao.registry.identifiers import (
     division_known,
@@ -32,20 +33,6 @@ from shebao.registry.models import (
     Outlet,
     Person,
 )
-
-
-def _required_text(value: str, field: str, *, max_length: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput(_("This field is required."), code="required", field=field)
-    if len(text) > max_length:
-        raise InvalidInput(
-            _("At most %(max)d characters are allowed, got %(length)d."),
-            code="too_long",
-            field=field,
-            params={"max": max_length, "length": len(text)},
-        )
-    return text
 
 
 def _not_future(day: dt.date, field: str) -> dt.date:
@@ -66,7 +53,7 @@ def _is_late(event_day: dt.date, registered_on: dt.date) -> bool:
 def _text(field: str, max_length: int, *, required: bool = False) -> Callable[[Any], str]:
     def clean(value: Any) -> str:
         if required:
-            return _required_text(value, field, max_length=max_length)
+            return required_text(value, field, max_length=max_length)
         text = str(value or "").strip()
         if len(text) > max_length:
             raise InvalidInput(
@@ -161,7 +148,7 @@ def area_create(*, actor: User, code: str, name: str) -> Area:
             field="code",
             params={"code": code},
         )
-    area = Area.objects.create(code=code, name=_required_text(name, "name", max_length=100))
+    area = Area.objects.create(code=code, name=required_text(name, "name", max_length=100))
     audit_record(
         actor=actor, action="area.create", subject=area, area_code=None, after=snapshot(area)
     )
@@ -176,7 +163,7 @@ def area_approve(*, actor: User, area: Area, issuer_id: str) -> Area:
     the governance module's; this is the decision itself.)
     """
     require(actor, "area.approve")
-    issuer_id = _required_text(issuer_id, "issuer_id", max_length=32)
+    issuer_id = required_text(issuer_id, "issuer_id", max_length=32)
     if Area.objects.filter(issuer_id=issuer_id).exclude(pk=area.pk).exists():
         raise Conflict(
             _("Issuer ID %(issuer_id)s is already assigned to another area."),
@@ -265,7 +252,7 @@ def outlet_create(
     *, actor: User, area: Area, code: str, name: str, address: str = "", phone: str = ""
 ) -> Outlet:
     require(actor, "outlet.manage", area_code=area.code)
-    code = _required_text(code, "code", max_length=16)
+    code = required_text(code, "code", max_length=16)
     if Outlet.objects.filter(area=area, code=code).exists():
         raise Conflict(
             _("Outlet code %(code)s is already used in this area."),
@@ -276,7 +263,7 @@ def outlet_create(
     outlet = Outlet.objects.create(
         area=area,
         code=code,
-        name=_required_text(name, "name", max_length=100),
+        name=required_text(name, "name", max_length=100),
         address=address.strip(),
         phone=phone.strip(),
     )
@@ -358,7 +345,7 @@ def _person_create(
             person = Person.objects.create(
                 area=area,
                 id_number=identity.number,
-                name=_required_text(name, "name", max_length=100),
+                name=required_text(name, "name", max_length=100),
                 birth_date=identity.birth_date,
                 sex=identity.sex,
                 phone=phone.strip(),
@@ -442,7 +429,7 @@ def employer_register(
     employer = Employer.objects.create(
         area=area,
         credit_code=code,
-        name=_required_text(name, "name", max_length=200),
+        name=required_text(name, "name", max_length=200),
         established_on=established_on,
         registered_on=registered_on,
         late_registration=_is_late(established_on, registered_on),
