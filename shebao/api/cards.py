@@ -15,6 +15,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 
 from shebao.accounts.models import User
@@ -39,7 +40,7 @@ def _photo(value: str | None) -> bytes | None:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput(
-            "photo must be base64-encoded JPEG", code="photo_encoding", field="photo"
+            _("The photo must be a base64-encoded JPEG."), code="photo_encoding", field="photo"
         ) from None
 
 

@@ -12,10 +12,10 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from shebao.accounts.models import User
+from shebao.api.files import uploaded_stream
 from shebao.api.paging import page_of, paginate
 from shebao.api.registry import responses
 from shebao.contributions import declarations, selectors
-from shebao.core.errors import InvalidInput
 from shebao.registry import selectors as registry_selectors
 from shebao.registry.identifiers import mask_identity_number
 
@@ -98,11 +98,7 @@ def upload(
 ) -> Any:
     user = actor(request)
     found = registry_selectors.employer_get(user, employer)
-    stream = file.file
-    if stream is None:
-        raise InvalidInput(
-            "the uploaded file could not be read", code="file_unreadable", field="file"
-        )
+    stream = uploaded_stream(file)
     result = declarations.declaration_import(
         actor=user,
         employer=found,

@@ -14,12 +14,12 @@ from django.utils import timezone
 from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from shebao.api.files import uploaded_stream
 from shebao.api.paging import page_of, paginate
 from shebao.api.registry import PageQuery, actor, responses
 from shebao.contributions import payments
 from shebao.contributions.models import Payment, PaymentSource
 from shebao.contributions.payments import BillBalance, EmployerArrears, money_of
-from shebao.core.errors import InvalidInput
 from shebao.registry import selectors as registry_selectors
 
 router = Router(tags=["payments"])
@@ -238,11 +238,7 @@ def payment_create(request: HttpRequest, payload: PaymentIn) -> Any:
     summary="Import a bank file (CSV: bank_reference, credit_code, amount, paid_on)",
 )
 def payment_import(request: HttpRequest, file: File[UploadedFile]) -> Any:
-    stream = file.file
-    if stream is None:
-        raise InvalidInput(
-            "the uploaded file could not be read", code="file_unreadable", field="file"
-        )
+    stream = uploaded_stream(file)
     report = payments.payments_import(
         actor=actor(request), stream=stream, filename=file.name or "bank.csv"
     )

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 
 from shebao.accounts.models import User
@@ -28,7 +29,9 @@ def acting_area(request: HttpRequest, code: str | None) -> Area:
     user = actor(request)
     if code is None:
         if user.area_id is None:
-            raise InvalidInput("area is required", code="required", field="area")
+            raise InvalidInput(
+                _("Name the area (its 6-digit code) to act in."), code="required", field="area"
+            )
         code = user.area_id
     return selectors.area_get(user, code)
 

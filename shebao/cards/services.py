@@ -39,7 +39,7 @@ from shebao.cards.models import (
     ReplacementReason,
 )
 from shebao.cards.photo import check_photo
-from shebao.core.errors import Conflict, Forbidden, InvalidInput
+from shebao.core.errors import Conflict, DomainError, Forbidden, InvalidInput
 from shebao.registry.identifiers import normalize_identity_number
 from shebao.registry.models import Employment, Outlet, Person, PersonStatus
 from shebao.registry.selectors import area_setting
@@ -838,8 +838,6 @@ def card_apply_bulk(*, actor: User, rows: list[dict[str, Any]]) -> list[dict[str
     rows are kept. Rows carry id_number, account_class, bank, phone, address
     and photo (JPEG bytes).
     """
-    from shebao.core.errors import DomainError
-
     results: list[dict[str, Any]] = []
     area_code = actor.area_id
     for line, row in enumerate(rows, start=1):
