@@ -5,8 +5,10 @@ from shebao.web import (
     card_views,
     contribution_views,
     ecard_views,
+    employer_contrib_views,
     fee_views,
     production_views,
+    staff_contrib_views,
     views,
 )
 from shebao.web.forms import LoginForm
@@ -111,4 +113,32 @@ urlpatterns = [
         contribution_views.declaration_upload_errors,
         name="declaration_upload_errors",
     ),
+    # Contributions, staff side: policy and billing runs, area arrears, payments,
+    # a person's pension estimate.
+    path("contributions/", staff_contrib_views.overview, name="contributions"),
+    path(
+        "contributions/arrears/area/",
+        staff_contrib_views.area_arrears,
+        name="contribution_area_arrears",
+    ),
+    path(
+        "contributions/payments/new/",
+        staff_contrib_views.payment_new,
+        name="contribution_payment_new",
+    ),
+    path("persons/<int:person_id>/pension/", staff_contrib_views.pension, name="person_pension"),
+    # An employer's bills, arrears and payments (staff: ?employer=<id>).
+    path("contributions/bills/", employer_contrib_views.bill_list, name="contrib_bills"),
+    path(
+        "contributions/bills/<int:bill_id>/",
+        employer_contrib_views.bill_detail,
+        name="contrib_bill",
+    ),
+    path("contributions/arrears/", employer_contrib_views.arrears, name="contrib_arrears"),
+    path(
+        "contributions/arrears/notice.txt",
+        employer_contrib_views.arrears_notice,
+        name="contrib_arrears_notice",
+    ),
+    path("contributions/payments/", employer_contrib_views.payment_list, name="contrib_payments"),
 ]

@@ -28,6 +28,7 @@ from shebao.registry.area_settings import CATALOGUE
 from shebao.registry.identifiers import mask_identity_number
 from shebao.registry.models import Outlet
 from shebao.web.forms import EmployerForm, EmploymentEndForm, EmploymentForm, PersonForm
+from shebao.web.staff_contrib_views import person_contributions
 
 
 def _user(request: HttpRequest) -> User:
@@ -103,7 +104,8 @@ class TemporaryCardForm(django_forms.Form):
 @login_required
 def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
     """The person's record, employments and cards; card officers issue a temporary
-    card here (POST) and find the links to the card pages."""
+    card here (POST) and find the links to the card pages; those who read pension
+    accounts see the account and the months paid, and the way to the estimate."""
     user = _user(request)
     person = _found(selectors.person_get, user, person_id)
     counter = can(user, "card.operate") and user.area_id == person.area_id
@@ -149,6 +151,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
             "cards": cards,
             "counter": counter,
             "temporary_form": temporary,
+            "contributions": person_contributions(user, person),
         },
         status=400 if temporary is not None and temporary.is_bound else 200,
     )
