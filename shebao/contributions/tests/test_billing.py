@@ -241,3 +241,13 @@ def test_the_command_bills_a_month(officer, policy, area, employer, employment, 
     assert "1 new bills, 5 lines added" in capsys.readouterr().out
     with pytest.raises(CommandError):
         call_command("bill", "--area", area.code, "--period", "October", "--as", "contrib")
+
+
+def test_the_back_office_shows_policies_to_contribution_staff(officer, policy, owner):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(officer)
+    page = client.get(f"/admin/contributions/policy/{policy.pk}/change/")
+    assert page.status_code == 200
+    assert "基本养老保险" in page.content.decode()  # the rates are listed
