@@ -370,7 +370,9 @@ class EstimateForm(forms.Form):
         min_value=Decimal(0),
         max_value=Decimal("0.2"),
         decimal_places=5,
-        help_text=gettext_lazy("A fraction (2.62% is 0.0262); blank: the last announced rate."),
+        help_text=gettext_lazy(
+            "A fraction, e.g. 0.0262 for 2.62 percent; blank: the last announced rate."
+        ),
     )
     monthly_base = forms.DecimalField(
         label=gettext_lazy("Monthly contribution base (yuan)"),
