@@ -17,28 +17,13 @@ from shebao.contributions import billing, declarations
 from shebao.contributions.models import Bill, BillLine, DeclarationLine
 from shebao.contributions.rules import contribution_amount, contribution_base
 from shebao.contributions.services import policy_set
+from shebao.contributions.testing import INJURY, RATES, contribution_world
 from shebao.core.errors import Forbidden, NotFound
-from shebao.registry.identifiers import make_credit_code, make_identity_number
-from shebao.registry.models import Area, Employer, Employment, Person
+from shebao.registry.identifiers import make_identity_number
+from shebao.registry.models import Employer, Employment, Person
 
 pytestmark = pytest.mark.django_db
 OCTOBER, NOVEMBER = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
-RATES: dict[str, tuple[Decimal | str, Decimal | str]] = {
-    "pension": ("0.16", "0.08"),
-    "medical": ("0.06", "0.02"),
-    "unemployment": ("0.005", "0.005"),
-    "maternity": ("0.008", "0"),
-}
-INJURY: dict[int, Decimal | str] = {
-    1: "0.002",
-    2: "0.004",
-    3: "0.007",
-    4: "0.009",
-    5: "0.011",
-    6: "0.013",
-    7: "0.016",
-    8: "0.019",
-}
 
 
 @pytest.fixture
@@ -167,30 +152,7 @@ class BillingNeverLosesACent(TestCase):
         st.lists(st.integers(min_value=0, max_value=5_000_000), max_size=4),
     )
     def test_it(self, first, corrected):
-        area = Area.objects.create(code="110100", name="北京市")
-        officer = user_create(
-            actor=None,
-            username="c",
-            password="x",
-            role=Role.CONTRIBUTIONS_OFFICER,
-            area_code=area.code,
-            check_password=False,
-        )
-        policy_set(
-            actor=officer,
-            area=area,
-            valid_from=dt.date(2026, 1, 1),
-            average_monthly_wage="8123.45",
-            rates=RATES,
-            work_injury_rates=INJURY,
-        )
-        employer = Employer.objects.create(
-            area=area,
-            credit_code=make_credit_code("110105", "MA1000001"),
-            name="x",
-            established_on=dt.date(2000, 1, 1),
-            registered_on=dt.date(2000, 1, 1),
-        )
+        area, officer, employer = contribution_world(average_monthly_wage="8123.45")
         people = []
         for n, cents in enumerate(first):
             person = Person.objects.create(

@@ -26,11 +26,11 @@ from shebao.contributions.models import (
     PersonalAccount,
 )
 from shebao.contributions.services import policy_set
-from shebao.contributions.tests.test_billing import INJURY, RATES
+from shebao.contributions.testing import INJURY, RATES, contribution_world
 from shebao.core.dates import add_months
 from shebao.core.errors import Conflict, Forbidden, InvalidInput
 from shebao.registry.identifiers import make_credit_code
-from shebao.registry.models import Area, Employer
+from shebao.registry.models import Employer
 
 pytestmark = pytest.mark.django_db
 JUNE, JULY, SEPTEMBER = dt.date(2026, 6, 1), dt.date(2026, 7, 1), dt.date(2026, 9, 1)
@@ -340,30 +340,7 @@ class AllocationNeverLosesACent(TestCase):
         ),
     )
     def test_it(self, bills, paid):
-        area = Area.objects.create(code="110100", name="北京市")
-        officer = user_create(
-            actor=None,
-            username="c",
-            password="x",
-            role=Role.CONTRIBUTIONS_OFFICER,
-            area_code=area.code,
-            check_password=False,
-        )
-        policy_set(
-            actor=officer,
-            area=area,
-            valid_from=dt.date(2026, 1, 1),
-            average_monthly_wage="8000",
-            rates=RATES,
-            work_injury_rates=INJURY,
-        )
-        employer = Employer.objects.create(
-            area=area,
-            credit_code=make_credit_code("110105", "MA1000001"),
-            name="x",
-            established_on=dt.date(2000, 1, 1),
-            registered_on=dt.date(2000, 1, 1),
-        )
+        _area, officer, employer = contribution_world(average_monthly_wage="8000")
         for month, cents in enumerate(bills, start=1):
             make_bill(employer, dt.date(2026, month, 1), cents)
         for n, (cents, day) in enumerate(paid):
