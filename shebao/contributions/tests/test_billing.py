@@ -213,3 +213,25 @@ def test_the_back_office_shows_policies_to_contribution_staff(officer, policy, o
     page = client.get(f"/admin/contributions/policy/{policy.pk}/change/")
     assert page.status_code == 200
     assert "基本养老保险" in page.content.decode()  # the rates are listed
+
+
+def test_a_policy_is_loaded_from_a_file(officer, policy, area, tmp_path, capsys):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    from shebao.contributions.management.commands.policy import EXAMPLE
+    from shebao.contributions.services import policy_for
+
+    path = tmp_path / "policy.json"
+    path.write_text(EXAMPLE, encoding="utf-8")
+    call_command("policy", "load", str(path), "--as", "contrib")
+    assert policy_for(area.code, dt.date(2027, 3, 1)).average_monthly_wage == Decimal("11000")
+    policy.refresh_from_db()
+    assert policy.valid_to == dt.date(2027, 1, 1)
+    broken = json.loads(EXAMPLE)
+    del broken["rates"]["pension"]
+    broken["valid_from"] = "2028-01-01"
+    path.write_text(json.dumps(broken), encoding="utf-8")
+    with pytest.raises(CommandError, match="pension"):
+        call_command("policy", "load", str(path), "--as", "contrib")
