@@ -1454,20 +1454,26 @@ def cards_seal_unclaimed(*, actor: User, area: Area) -> int:
     return len(sealed)
 
 
-@transaction.atomic
-def card_return(
-    *, actor: User, card: Card, reason: str, expected_version: int | None = None
+def _take_out_of_stock(
+    actor: User, card: Card, operation: str, reason: str, expected_version: int | None
 ) -> Card:
-    """Send a card in stock (at an outlet or sealed) back to the vendor or bank."""
     require(actor, "card.distribute", area_code=card.area_id)
     reason = required_text(reason, "reason", max_length=200)
     return _transition(
         actor=actor,
         card=card,
-        operation=Op.RETURN,
+        operation=operation,
         expected_version=expected_version,
         detail={"reason": reason},
     )
+
+
+@transaction.atomic
+def card_return(
+    *, actor: User, card: Card, reason: str, expected_version: int | None = None
+) -> Card:
+    """Send a card in stock (at an outlet or sealed) back to the vendor or bank."""
+    return _take_out_of_stock(actor, card, Op.RETURN, reason, expected_version)
 
 
 @transaction.atomic
@@ -1475,15 +1481,7 @@ def card_destroy(
     *, actor: User, card: Card, reason: str, expected_version: int | None = None
 ) -> Card:
     """Destroy a card that was never handed over (in stock, sealed or returned)."""
-    require(actor, "card.distribute", area_code=card.area_id)
-    reason = required_text(reason, "reason", max_length=200)
-    return _transition(
-        actor=actor,
-        card=card,
-        operation=Op.DESTROY,
-        expected_version=expected_version,
-        detail={"reason": reason},
-    )
+    return _take_out_of_stock(actor, card, Op.DESTROY, reason, expected_version)
 
 
 # --- stock -------------------------------------------------------------------------

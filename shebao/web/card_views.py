@@ -66,6 +66,7 @@ from shebao.web.card_forms import (
     class_choices,
 )
 from shebao.web.ecard_views import ecard_panel
+from shebao.web.forms import attach_error
 from shebao.web.views import _found, _user
 
 PAGE_SIZE = 50
@@ -307,13 +308,8 @@ ERROR_FIELDS = {
 
 
 def _attach(form: Any, error: DomainError) -> None:
-    """Show a service's refusal at its field, and put the cursor there."""
-    name = error.field or ERROR_FIELDS.get(error.code, "")
-    if name in form.fields:
-        form.add_error(name, error.message)
-        form.fields[name].widget.attrs["autofocus"] = True
-    else:
-        form.add_error(None, error.message)
+    """Show a service's refusal at its field; some refusals name none, the map places them."""
+    attach_error(form, error, fallback="" if error.field else ERROR_FIELDS.get(error.code, ""))
 
 
 def _run(request: HttpRequest, action: Action, card: Card, form: Any) -> tuple[bool, Any]:

@@ -19,6 +19,7 @@ from shebao.accounts.roles import Role, can
 from shebao.contributions import declarations, selectors
 from shebao.core.errors import DomainError, NotFound
 from shebao.registry import selectors as registry_selectors
+from shebao.web.forms import attach_error
 
 
 class MonthInput(forms.DateInput):
@@ -73,7 +74,7 @@ def declaration_upload(request: HttpRequest) -> HttpResponse:
                 filename=uploaded.name,
             )
         except DomainError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            attach_error(form, error)
         else:
             return redirect("web:declaration_upload_result", upload_id=upload.pk)
     uploads = selectors.uploads_for(user).filter(employer=employer).order_by("-created_at")[:20]

@@ -6,6 +6,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from shebao.core.errors import DomainError
+
 
 class LoginForm(AuthenticationForm):
     error_messages = {
@@ -85,3 +87,14 @@ class EmploymentForm(forms.Form):
 class EmploymentEndForm(forms.Form):
     end_date = forms.DateField(label=_("End date"), widget=DateInput)
     reason = forms.CharField(label=_("End reason"), max_length=200, required=False)
+
+
+def attach_error(form: forms.Form, error: DomainError, *, fallback: str = "") -> None:
+    """Show a service's refusal at the field it names (or `fallback`), with the cursor
+    there; a refusal about no field of this form goes above it."""
+    name = error.field if error.field in form.fields else fallback
+    if name in form.fields:
+        form.add_error(name, error.message)
+        form.fields[name].widget.attrs["autofocus"] = True
+    else:
+        form.add_error(None, error.message)

@@ -38,6 +38,7 @@ from shebao.core.errors import DomainError
 from shebao.registry import selectors as registry
 from shebao.registry.models import Area, AreaStatus, Outlet
 from shebao.web.card_views import _log_list, state_label
+from shebao.web.forms import attach_error
 from shebao.web.views import _found, _user
 
 PAGE_SIZE = 50
@@ -73,16 +74,6 @@ def _production_staff(request: HttpRequest) -> User:
 
 def _area(user: User) -> Area:
     return _found(registry.area_get, user, user.area_id or "")
-
-
-def _attach(form: forms.Form, error: DomainError, *, fallback: str = "") -> None:
-    """Show a service's refusal at its field (with the cursor there), else above the form."""
-    name = error.field if error.field in form.fields else fallback
-    if name in form.fields:
-        form.add_error(name, error.message)
-        form.fields[name].widget.attrs["autofocus"] = True
-    else:
-        form.add_error(None, error.message)
 
 
 def split_numbers(text: str) -> list[str]:
@@ -275,7 +266,7 @@ def batch_new(request: HttpRequest) -> HttpResponse:
                 limit=form.cleaned_data["limit"],
             )
         except DomainError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             messages.success(
                 request,
@@ -381,7 +372,7 @@ def batch_import(request: HttpRequest, batch_id: int) -> HttpResponse:
                 file_format=form.cleaned_data["format"],
             )
         except DomainError as error:
-            _attach(form, error, fallback="file")
+            attach_error(form, error, fallback="file")
         else:
             batch.refresh_from_db()
             return _batch_page(request, user, batch, report=report)
@@ -404,7 +395,7 @@ def batch_ship(request: HttpRequest, batch_id: int) -> HttpResponse:
                 card_numbers=numbers or None,
             )
         except DomainError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             keep = ShipForm(
                 initial={"outlet": form.cleaned_data["outlet"]}, outlets=_outlet_choices(user)
@@ -423,7 +414,7 @@ def batch_freeze(request: HttpRequest, batch_id: int) -> HttpResponse:
         try:
             production.batch_freeze(actor=user, batch=batch, reason=form.cleaned_data["reason"])
         except DomainError as error:
-            _attach(form, error, fallback="reason")
+            attach_error(form, error, fallback="reason")
         else:
             messages.success(
                 request,
@@ -551,7 +542,7 @@ def outlet_receive(request: HttpRequest, outlet_id: int) -> HttpResponse:
                 card_numbers=split_numbers(form.cleaned_data["card_numbers"]),
             )
         except DomainError as error:
-            _attach(form, error, fallback="card_numbers")
+            attach_error(form, error, fallback="card_numbers")
         else:
             return _stock_page(request, user, outlet, received=received)
     return _stock_page(request, user, outlet, receive_form=form, status=400)
@@ -571,7 +562,7 @@ def outlet_count(request: HttpRequest, outlet_id: int) -> HttpResponse:
                 card_numbers=split_numbers(form.cleaned_data["card_numbers"]),
             )
         except DomainError as error:
-            _attach(form, error, fallback="card_numbers")
+            attach_error(form, error, fallback="card_numbers")
         else:
             return _stock_page(request, user, outlet, counted=counted)
     return _stock_page(request, user, outlet, count_form=form, status=400)
@@ -628,7 +619,7 @@ def outlet_card(request: HttpRequest, outlet_id: int) -> HttpResponse:
             try:
                 card = service(actor=user, card=card, reason=form.cleaned_data["reason"])
             except DomainError as error:
-                _attach(form, error, fallback="card_number")
+                attach_error(form, error, fallback="card_number")
             else:
                 done = (
                     _("Card %(number)s is returned to the vendor or bank.")

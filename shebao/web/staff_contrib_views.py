@@ -33,6 +33,7 @@ from shebao.core.errors import DomainError, NotFound
 from shebao.registry.identifiers import normalize_credit_code
 from shebao.registry.models import Employer, Person
 from shebao.web.contribution_views import MonthInput
+from shebao.web.forms import attach_error
 
 # Who works the contributions pages, and who only reads them.
 OPERATORS = frozenset({Role.CONTRIBUTIONS_OFFICER, Role.AREA_ADMIN})
@@ -61,10 +62,6 @@ def yuan(cents: int) -> Decimal:
 def percent(rate: Decimal) -> str:
     """A rate as a percentage without trailing zeros: 0.01900 → "1.9"."""
     return f"{(rate * 100).normalize():f}"
-
-
-def _attach(form: forms.Form, error: DomainError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 def _month(day: dt.date) -> dt.date:
@@ -122,7 +119,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         try:
             run = billing.bill_run(actor=user, area=area, period=period)
         except DomainError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             messages.success(
                 request,
@@ -311,7 +308,7 @@ def payment_new(request: HttpRequest) -> HttpResponse:
                 paid_on=data["paid_on"],
             )
         except DomainError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             if outcome.created:
                 messages.success(
@@ -333,7 +330,7 @@ def payment_new(request: HttpRequest) -> HttpResponse:
         try:
             report = payments.payments_import(actor=user, stream=uploaded, filename=uploaded.name)
         except DomainError as error:
-            _attach(file_form, error)
+            attach_error(file_form, error)
     bound_errors = (form.is_bound and form.errors) or (file_form.is_bound and file_form.errors)
     return render(
         request,

@@ -27,7 +27,13 @@ from shebao.registry import selectors, services
 from shebao.registry.area_settings import CATALOGUE
 from shebao.registry.identifiers import mask_identity_number
 from shebao.registry.models import Outlet
-from shebao.web.forms import EmployerForm, EmploymentEndForm, EmploymentForm, PersonForm
+from shebao.web.forms import (
+    EmployerForm,
+    EmploymentEndForm,
+    EmploymentForm,
+    PersonForm,
+    attach_error,
+)
 from shebao.web.staff_contrib_views import person_contributions
 
 
@@ -122,7 +128,7 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
                 actor=user, person=person, outlet=temporary.cleaned_data["outlet"]
             )
         except DomainError as error:
-            _attach(temporary, error)
+            attach_error(temporary, error)
         else:
             messages.success(
                 request,
@@ -223,12 +229,6 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
 # --- registration forms ------------------------------------------------------
 
 
-def _attach(form: django_forms.Form, error: DomainError) -> None:
-    """Show a service's refusal next to the field it concerns."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
-
-
 def _form_page(
     request: HttpRequest,
     form: django_forms.Form,
@@ -261,7 +261,7 @@ def person_new(request: HttpRequest) -> HttpResponse:
         try:
             person = services.person_register(actor=user, area=user.area, **form.cleaned_data)
         except DomainError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             messages.success(request, _("%(name)s is registered.") % {"name": person.name})
             return redirect("web:person", person_id=person.pk)
@@ -278,7 +278,7 @@ def employer_new(request: HttpRequest) -> HttpResponse:
         try:
             employer = services.employer_register(actor=user, area=user.area, **form.cleaned_data)
         except DomainError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             messages.success(request, _("%(name)s is registered.") % {"name": employer.name})
             return redirect("web:employer", employer_id=employer.pk)
@@ -303,7 +303,7 @@ def employment_new(request: HttpRequest, employer_id: int) -> HttpResponse:
         try:
             services.employment_register(actor=user, employer=employer, **form.cleaned_data)
         except DomainError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             messages.success(request, _("The employment is registered."))
             return redirect("web:employer", employer_id=employer.pk)
@@ -333,7 +333,7 @@ def employment_end(request: HttpRequest, employment_id: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except DomainError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             messages.success(request, _("The employment has ended."))
             return redirect("web:employer", employer_id=employment.employer_id)
