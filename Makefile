@@ -9,7 +9,7 @@ WORKERS ?= 3
 # PostgreSQL used by `make test` when DATABASE_URL is not set.
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/shebao
 
-.PHONY: run test lint typecheck test-sqlite test-postgres bench messages clean
+.PHONY: run test lint typecheck test-sqlite test-postgres bench messages clean chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "shebao needs Python 3.11 or newer")'
@@ -35,7 +35,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy shebao
 
-test-sqlite: $(STAMP) var
+# Browser tests drive Debian's Chromium with Playwright (which never downloads a
+# browser of its own). Installed here when missing, as root; otherwise say how.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's chromium for the browser tests"; \
+			apt-get install -y -qq chromium >/dev/null 2>&1 || \
+				{ apt-get update -qq && apt-get install -y -qq chromium; }; \
+		else \
+			echo "The browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; \
+		fi; }
+
+# The browser tests run once, here; the PostgreSQL run below repeats the rest.
+test-sqlite: $(STAMP) var chromium
 	env -u DATABASE_URL $(BIN)/pytest
 
 # PostgreSQL is production: the same suite runs against it. With
@@ -43,7 +56,7 @@ test-sqlite: $(STAMP) var
 test-postgres: $(STAMP) var
 	@url="$${DATABASE_URL:-$(PG_TEST_URL)}"; \
 	if $(BIN)/python -m shebao.dbcheck "$$url"; then \
-		DATABASE_URL="$$url" $(BIN)/pytest; \
+		DATABASE_URL="$$url" $(BIN)/pytest -m "not browser"; \
 	elif [ "$${SHEBAO_REQUIRE_POSTGRES:-0}" = 1 ]; then \
 		echo "PostgreSQL is required but $$url cannot be reached" >&2; exit 1; \
 	else \
