@@ -18,6 +18,7 @@ from shebao.accounts.models import User
 from shebao.accounts.roles import Role, can
 from shebao.contributions import declarations, selectors
 from shebao.core.errors import DomainError, NotFound
+from shebao.jobs.services import job_submit
 from shebao.registry import selectors as registry_selectors
 from shebao.web.forms import attach_error
 
@@ -65,18 +66,17 @@ def declaration_upload(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         period = form.cleaned_data["period"].replace(day=1)
         uploaded = form.cleaned_data["file"]
-        try:
-            upload = declarations.declaration_import(
+        try:  # a large file takes a while: it is read by a job, whose page shows progress
+            job = job_submit(
                 actor=user,
-                employer=employer,
-                period=period,
-                stream=uploaded,
-                filename=uploaded.name,
+                kind="declaration_import",
+                params={"employer": employer.pk, "period": period.isoformat()},
+                files={"file": uploaded},
             )
         except DomainError as error:
             attach_error(form, error)
         else:
-            return redirect("web:declaration_upload_result", upload_id=upload.pk)
+            return redirect("web:job", job_id=job.pk)
     uploads = selectors.uploads_for(user).filter(employer=employer).order_by("-created_at")[:20]
     return render(
         request,

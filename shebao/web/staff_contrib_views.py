@@ -30,6 +30,7 @@ from shebao.contributions import billing, payments, personal
 from shebao.contributions.models import BillingRun, Insurance, Policy
 from shebao.contributions.services import policy_for
 from shebao.core.errors import DomainError, NotFound
+from shebao.jobs.services import job_submit
 from shebao.registry.identifiers import normalize_credit_code
 from shebao.registry.models import Employer, Person
 from shebao.web.contribution_views import MonthInput
@@ -114,23 +115,16 @@ def overview(request: HttpRequest) -> HttpResponse:
     form = BillRunForm(request.POST or None, initial={"period": this_month}) if operator else None
     if form is not None and form.is_bound and form.is_valid():
         period = form.cleaned_data["period"].replace(day=1)
-        area = user.area
-        assert area is not None
-        try:
-            run = billing.bill_run(actor=user, area=area, period=period)
+        try:  # a job: its page shows the run's progress, then its counts
+            job = job_submit(
+                actor=user,
+                kind="bill_run",
+                params={"area": user.area_id, "period": period.isoformat()},
+            )
         except DomainError as error:
             attach_error(form, error)
         else:
-            messages.success(
-                request,
-                _("Billing of %(month)s is done: %(bills)s bills created, %(lines)s lines added.")
-                % {
-                    "month": f"{period:%Y-%m}",
-                    "bills": run.bills_created,
-                    "lines": run.lines_added,
-                },
-            )
-            return redirect(reverse("web:contributions") + f"?run={run.pk}#runs")
+            return redirect("web:job", job_id=job.pk)
     try:
         policy: dict[str, Any] | None = _policy_rows(policy_for(user.area_id or "", this_month))
     except NotFound:
@@ -284,7 +278,7 @@ def _recorded(user: User, pk: str) -> dict[str, Any] | None:
 @login_required
 def payment_new(request: HttpRequest) -> HttpResponse:
     """Record one payment (then show how it was allocated), or import a bank file
-    (then show what was recorded and each refused row with its reason)."""
+    (a job, whose page shows what was recorded and each refused row with its reason)."""
     user = _staff(request, OPERATORS)
     sending_file = request.method == "POST" and "send_file" in request.POST
     form = PaymentForm(
@@ -295,7 +289,6 @@ def payment_new(request: HttpRequest) -> HttpResponse:
     file_form = BankFileForm(
         request.POST if sending_file else None, request.FILES if sending_file else None
     )
-    report = None
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
@@ -327,10 +320,14 @@ def payment_new(request: HttpRequest) -> HttpResponse:
             )
     if file_form.is_bound and file_form.is_valid():
         uploaded = file_form.cleaned_data["file"]
-        try:
-            report = payments.payments_import(actor=user, stream=uploaded, filename=uploaded.name)
+        try:  # a job: its page shows the rows as they go, then the report
+            job = job_submit(
+                actor=user, kind="payments_import", params={}, files={"file": uploaded}
+            )
         except DomainError as error:
             attach_error(file_form, error)
+        else:
+            return redirect("web:job", job_id=job.pk)
     bound_errors = (form.is_bound and form.errors) or (file_form.is_bound and file_form.errors)
     return render(
         request,
@@ -338,7 +335,6 @@ def payment_new(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "file_form": file_form,
-            "report": report,
             "recorded": _recorded(user, request.GET.get("payment", ""))
             if not form.is_bound
             else None,

@@ -35,7 +35,10 @@ def test_an_employer_uploads_a_file_with_one_bad_row(employer_user, employment):
         },
     )
     assert response.status_code == 302
-    result = client.get(response["Location"])
+    job = client.get(response["Location"])  # the job's page, then its result
+    upload_id = job.context["state"]["result"]["upload"]
+    result = client.get(reverse("web:declaration_upload_result", args=[upload_id]))
+    assert reverse("web:declaration_upload_result", args=[upload_id]) in job.content.decode()
     html = result.content.decode()
     assert result.context["upload"].rows_accepted == 1
     assert "1101**********0021" in html and "X" in html  # the line and what is expected
@@ -60,7 +63,10 @@ def test_others_cannot_see_an_employers_upload(employer_user, employment, strang
         reverse("web:declaration_upload"),
         {"period": "2026-10", "file": october("320106198503023314,张伟,9000")},
     )
-    url = response["Location"]
-    assert signed_in(stranger).get(url).status_code == 404
-    assert signed_in(individual).get(url).status_code == 404
+    job_url = response["Location"]
+    upload_id = client.get(job_url).context["state"]["result"]["upload"]
+    url = reverse("web:declaration_upload_result", args=[upload_id])
+    for page in (job_url, url):
+        assert signed_in(stranger).get(page).status_code == 404
+        assert signed_in(individual).get(page).status_code == 404
     assert signed_in(individual).get(reverse("web:declaration_upload")).status_code == 404

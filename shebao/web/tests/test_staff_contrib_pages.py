@@ -93,13 +93,17 @@ def test_an_officer_runs_billing_and_sees_the_counts(officer, policy, area, empl
         period=dt.date(2026, 10, 1),
         wage=Decimal("9000"),
     )
-    response = signed_in(officer).post(OVERVIEW, {"period": "2026-10"}, follow=True)
+    client = signed_in(officer)
+    response = client.post(OVERVIEW, {"period": "2026-10"}, follow=True)  # to the job's page
     assert response.status_code == 200
     run = BillingRun.objects.get()
     assert (run.period, run.bills_created, run.lines_added) == (dt.date(2026, 10, 1), 1, 5)
     text = response.content.decode()
     assert "Billing of 2026-10 is done: 1 bills created, 5 lines added." in text
-    assert 'aria-current="true"' in text  # the run is marked in the list
+    run_url = f"{OVERVIEW}?run={run.pk}#runs"
+    assert run_url in text
+    overview = client.get(run_url).content.decode()
+    assert 'aria-current="true"' in overview  # the run is marked in the list
     assert Bill.objects.get().employer_id == employer.pk
 
 
@@ -205,6 +209,7 @@ def test_a_bank_file_with_a_bad_row_lists_the_row_and_reason(officer, policy, em
     response = signed_in(officer).post(
         PAYMENT,
         {"send_file": "1", "file": SimpleUploadedFile("bank.csv", content, "text/csv")},
+        follow=True,  # to the job's page
     )
     assert response.status_code == 200
     assert Payment.objects.get().bank_reference == "F001"
