@@ -25,6 +25,9 @@ from shebao.contributions.models import (
     Bill,
     CreditingRate,
     DeclarationUpload,
+    FlexibleBill,
+    FlexibleEnrolment,
+    FlexiblePayment,
     Insurance,
     Policy,
     PolicyRate,
@@ -263,3 +266,26 @@ class BillAdmin(ShebaoAdmin):
     list_filter = ["kind"]
     raw_id_fields = ["employer"]
     show_full_result_count = False
+
+
+# Flexible workers: read here, written through `contributions.flexible`
+# (enrolment, the billing run, payments).
+@admin.register(FlexibleEnrolment)
+class FlexibleEnrolmentAdmin(ShebaoAdmin):
+    list_display = ["person", "valid_from", "valid_to", "base_ratio", "medical", "created_at"]
+    list_filter = ["medical"]
+    raw_id_fields = ["person", "created_by"]
+
+
+@admin.register(FlexibleBill)
+class FlexibleBillAdmin(ShebaoAdmin):
+    list_display = ["person", "period", "base_cents", "pension_cents", "account_cents", "due_on"]
+    raw_id_fields = ["person", "enrolment", "run"]
+    show_full_result_count = False
+
+
+@admin.register(FlexiblePayment)
+class FlexiblePaymentAdmin(ShebaoAdmin):
+    list_display = ["bank_reference", "person", "amount_cents", "paid_on", "source"]
+    list_filter = ["source"]
+    raw_id_fields = ["person", "created_by"]

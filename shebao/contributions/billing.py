@@ -19,6 +19,7 @@ next run after its declaration arrives.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -29,7 +30,9 @@ from shebao.accounts.models import User
 from shebao.accounts.roles import require
 from shebao.audit.services import audit_record
 from shebao.contributions.declarations import check_period
+from shebao.contributions.flexible import flexible_bill_run
 from shebao.contributions.models import Bill, BillingRun, BillLine, Policy
+from shebao.contributions.payments import credit_apply_after_run
 from shebao.contributions.services import policy_for
 from shebao.core.dates import add_months
 from shebao.core.progress import Progress
@@ -164,9 +167,16 @@ def base_bounds(policy: Policy) -> tuple[int, int]:
 
 
 def bill_run(
-    *, actor: User | None, area: Area, period: dt.date, progress: bool = False, stream: Any = None
+    *,
+    actor: User | None,
+    area: Area,
+    period: dt.date,
+    progress: bool = False,
+    stream: Any = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> BillingRun:
-    """Bill an area's month; re-runnable (a second run adds nothing)."""
+    """Bill an area's month, its flexible workers' too (`flexible.flexible_bill_run`);
+    re-runnable (a second run adds nothing)."""
     if actor is not None:
         require(actor, "bill.run", area_code=area.code)
     check_period(period)
@@ -209,7 +219,10 @@ def bill_run(
                 cursor.execute(sql, params)
                 counts[name] = cursor.rowcount
                 bar.advance()
+                if on_progress is not None:  # (steps done, steps), inside the transaction
+                    on_progress(bar.done, len(steps))
             cursor.execute("DROP TABLE bill_target")
+        flexible_bill_run(actor=actor, run=run, policy=policy, due_on=due_on, now=now)
         run.bills_created = max(counts["bills"], 0)
         run.lines_added = max(counts["lines"], 0)
         run.finished_at = timezone.now()
@@ -226,4 +239,8 @@ def bill_run(
                 "lines_added": run.lines_added,
             },
         )
+    # Credit waiting from earlier payments settles what the run billed, and a
+    # paid bill the run lowered takes back its personal-account credit. After
+    # the run's commit, each employer on its own (its lock before its bills).
+    credit_apply_after_run(actor=actor, run=run)
     return run

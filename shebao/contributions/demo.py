@@ -5,7 +5,8 @@ Declarations are written with one INSERT … SELECT per month from the
 employments (wages derived from the person, so they look realistic and stay
 stable month to month); a few employers have not declared the latest month,
 so its billing run assesses them at 110% of the month before (SIL art. 62).
-Bills are made by the real billing run.
+A few persons without an employment pay as flexible workers. Bills are made
+by the real billing run.
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from shebao.accounts.models import User
+from shebao.accounts.roles import Role
 from shebao.audit.services import audit_record
 from shebao.contributions import billing
+from shebao.contributions.flexible import flexible_enrol
 from shebao.contributions.models import Bill, DeclarationLine, Policy
 from shebao.contributions.services import policy_set
 from shebao.core.dates import add_months
 from shebao.core.progress import Progress
-from shebao.registry.models import Area, Employment
+from shebao.registry.models import Area, Employment, Person, PersonStatus
 
 RATES: dict[str, tuple[Decimal | str, Decimal | str]] = {
     "pension": ("0.16", "0.08"),
@@ -86,9 +90,39 @@ def _policies(area: Area, officer: User, first: dt.date) -> list[Policy]:
                 rates=RATES,
                 work_injury_rates=WORK_INJURY,
                 note=f"{year}年度社会保险缴费政策",
+                flexible_medical_rate="0.08",
             )
         )
     return policies
+
+
+# Flexible workers of the demo: their chosen bases (shares of the average wage).
+FLEXIBLE_SHARES = ["0.6", "1", "0.6", "1.5", "3"]
+
+
+def _flexible_workers(area: Area, first: dt.date) -> int:
+    """A few persons no employment covers from `first` on pay as flexible workers
+    from then (half with medical insurance); the billing runs bill them."""
+    registrar = User.objects.filter(area=area, role=Role.REGISTRAR, is_active=True).first()
+    if registrar is None:
+        return 0
+    employed = Employment.objects.filter(area=area).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=first)
+    )
+    free = (
+        Person.objects.filter(area=area, status=PersonStatus.ACTIVE)
+        .exclude(pk__in=employed.values("person_id"))
+        .order_by("pk")[: len(FLEXIBLE_SHARES)]
+    )
+    for index, person in enumerate(free):
+        flexible_enrol(
+            actor=registrar,
+            person=person,
+            valid_from=first,
+            base_ratio=FLEXIBLE_SHARES[index],
+            medical=index % 2 == 0,
+        )
+    return len(free)
 
 
 @transaction.atomic
@@ -108,6 +142,7 @@ def demo_contributions(
     latest = add_months(timezone.localdate().replace(day=1), -1)
     periods = [add_months(latest, -offset) for offset in range(months - 1, -1, -1)]
     _policies(area, officer, periods[0])
+    _flexible_workers(area, periods[0])
     employers = sorted(
         Employment.objects.filter(area=area, end_date__isnull=True)
         .values_list("employer_id", flat=True)

@@ -48,6 +48,11 @@ from shebao.accounts.models import User
 from shebao.accounts.roles import Role, require
 from shebao.audit.services import access_record, audit_record
 from shebao.contributions import rules
+from shebao.contributions.flexible import (
+    flexible_billed_months,
+    flexible_latest_bill,
+    flexible_paid_months,
+)
 from shebao.contributions.models import (
     AccountEntry,
     AccountEntryKind,
@@ -479,10 +484,13 @@ def _month_lines(person: Person, **lookup: Any) -> QuerySet[Any]:
 
 
 def paid_months(person: Person) -> dict[str, list[dt.date]]:
-    """Per insurance, the months of fully paid bills with a net contribution."""
+    """Per insurance, the months of fully paid bills with a net contribution, and
+    the months the person paid as a flexible worker (`flexible_paid_months`)."""
     months: dict[str, set[dt.date]] = defaultdict(set)
     for row in _month_lines(person, bill_id__in=paid_bills().values("pk")):
         months[row["insurance"]].add(row["period"])
+    for insurance, paid in flexible_paid_months(person).items():
+        months[insurance].update(paid)
     return {insurance: sorted(found) for insurance, found in months.items()}
 
 
@@ -559,7 +567,7 @@ def contribution_gaps(
         for row in _month_lines(
             found, insurance=Insurance.PENSION, period__gte=first, period__lte=last
         )
-    }
+    } | flexible_billed_months(found, first, last)
     return [
         Gap(month=month, billed=month in billed)
         for month in map(_from_index, range(_month_index(first), _month_index(last) + 1))
@@ -723,7 +731,9 @@ class PensionEstimate:
 
 
 def _current_contribution(person: Person) -> tuple[Decimal | None, Decimal]:
-    """The base and the net individual pension amount of the person's latest pension month."""
+    """The base and the net individual pension amount of the person's latest pension month
+    (for a flexible worker's month: the base and the share to the personal account)."""
+    flexible = flexible_latest_bill(person)
     latest = (
         BillLine.objects.filter(
             area_id=person.area_id,
@@ -735,6 +745,8 @@ def _current_contribution(person: Person) -> tuple[Decimal | None, Decimal]:
         .order_by("-period", "-pk")
         .first()
     )
+    if flexible is not None and (latest is None or flexible.period >= latest.period):
+        return _yuan(flexible.base_cents), _yuan(flexible.account_cents)
     if latest is None:
         return None, Decimal("0.00")
     individual = BillLine.objects.filter(
