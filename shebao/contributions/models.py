@@ -15,6 +15,12 @@ Design notes
 - A `DeclarationUpload` is one spreadsheet an employer sent: rows accepted,
   rejected (each with line, field and reason, downloadable), unchanged
   (already declared the same), and its progress while it runs.
+- Flexible workers (灵活就业人员) pay for themselves (DOMAIN §3): a
+  `FlexibleEnrolment` holds the base they chose (a share of the area's average
+  wage between the policy's floor and ceiling) from a month on; the billing
+  run adds one `FlexibleBill` a month per enrolment in force; their
+  `FlexiblePayment`s are allocated to those bills like an employer's payments
+  to its bills, and the personal-account share is credited when paid.
 - Every table is keyed by area first, for distribution by area.
 """
 
@@ -64,6 +70,10 @@ class Policy(models.Model):
     )
     flexible_account_rate = rate(
         verbose_name=_("flexible workers: share to the personal account"), default=Decimal("0.08")
+    )
+    # 0: the area offers flexible workers no medical insurance of its own.
+    flexible_medical_rate = rate(
+        verbose_name=_("flexible workers: medical rate"), default=Decimal("0")
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
 
@@ -479,8 +489,24 @@ class AccountEntry(models.Model):
         related_name="+",
         db_index=False,
     )
-    reverses = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversal"
+    # A flexible worker's own payment that completed the month's pension.
+    flexible_allocation = models.ForeignKey(
+        "FlexibleAllocation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    # A contribution entry may be reversed in parts (a month lowered twice);
+    # the reversals of an entry never exceed it (see payments._reverse).
+    reverses = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversals",
+        db_index=False,
     )
     created_at = models.DateTimeField()
 
@@ -513,3 +539,171 @@ class CreditingRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.rate}"
+
+
+class FlexibleEnrolment(models.Model):
+    """A flexible worker insured on their own account from a month on (DOMAIN §3).
+
+    The worker chooses the base as a share of the area's average monthly wage
+    (60%–300% by default: the policy's floor and ceiling). The period is
+    [valid_from, valid_to) in whole months, like a policy's; a person has at
+    most one open enrolment, and a change of base is an end and a new one.
+    """
+
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    valid_from = models.DateField(_("from month"))
+    valid_to = models.DateField(
+        _("until month (excluded)"), null=True, blank=True, help_text=_("First month not paid")
+    )
+    base_ratio = rate(verbose_name=_("base (share of the average wage)"))
+    medical = models.BooleanField(_("medical insurance too"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("flexible worker enrolment")
+        verbose_name_plural = _("flexible worker enrolments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "person"],
+                condition=Q(valid_to__isnull=True),
+                name="flexible_one_open_enrolment",
+            ),
+            models.CheckConstraint(
+                name="flexible_enrolment_period",
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+            ),
+            models.CheckConstraint(
+                name="flexible_base_ratio_positive", condition=Q(base_ratio__gt=0)
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["area", "person", "valid_from"]),
+            models.Index(fields=["area", "valid_from"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} from {self.valid_from:%Y-%m}"
+
+
+class FlexibleBill(models.Model):
+    """What a flexible worker owes for one month, in integer cents.
+
+    `account_cents` is the part of the pension that goes to the personal
+    account (8% of the base of the 20%); the rest goes to the pooled fund.
+    """
+
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    enrolment = models.ForeignKey(
+        FlexibleEnrolment, on_delete=models.PROTECT, related_name="bills", db_index=False
+    )
+    period = models.DateField(_("month"))
+    base_cents = models.BigIntegerField()
+    pension_cents = models.BigIntegerField()
+    account_cents = models.BigIntegerField()
+    medical_cents = models.BigIntegerField(default=0)
+    due_on = models.DateField(_("due on"))
+    run = models.ForeignKey(BillingRun, on_delete=models.PROTECT, related_name="+", db_index=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("flexible worker bill")
+        verbose_name_plural = _("flexible worker bills")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "person", "period"], name="flexible_bill_once_a_month"
+            ),
+            models.CheckConstraint(
+                name="flexible_bill_amounts",
+                condition=Q(
+                    base_cents__gt=0,
+                    pension_cents__gte=F("account_cents"),
+                    account_cents__gte=0,
+                    medical_cents__gte=0,
+                ),
+            ),
+        ]
+        indexes = [models.Index(fields=["area", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.period:%Y-%m}"
+
+    @property
+    def principal_cents(self) -> int:
+        return self.pension_cents + self.medical_cents
+
+
+class FlexiblePayment(models.Model):
+    """Money a flexible worker paid, identified by the bank's reference."""
+
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    person = models.ForeignKey(
+        "registry.Person", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    bank_reference = models.CharField(_("bank reference"), max_length=64)
+    amount_cents = models.BigIntegerField()
+    paid_on = models.DateField(_("paid on"))
+    source = models.CharField(max_length=16, choices=PaymentSource.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("flexible worker payment")
+        verbose_name_plural = _("flexible worker payments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "bank_reference"], name="flexible_payment_reference_once"
+            ),
+            models.CheckConstraint(
+                name="flexible_payment_positive", condition=Q(amount_cents__gt=0)
+            ),
+        ]
+        indexes = [models.Index(fields=["area", "person", "paid_on"])]
+
+    def __str__(self) -> str:
+        return self.bank_reference
+
+
+class FlexibleAllocation(models.Model):
+    """The part of a flexible worker's payment that settles one month: the late fee
+    run until the payment day first (SIL art. 86), then the contributions."""
+
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    payment = models.ForeignKey(
+        FlexiblePayment, on_delete=models.PROTECT, related_name="allocations"
+    )
+    bill = models.ForeignKey(
+        FlexibleBill, on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
+    principal_cents = models.BigIntegerField()
+    late_fee_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="flexible_allocation_not_negative",
+                condition=Q(principal_cents__gte=0, late_fee_cents__gte=0),
+            ),
+        ]
+        indexes = [models.Index(fields=["area", "bill"])]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}→{self.bill_id}"

@@ -6,14 +6,36 @@ Design notes
   the payment already recorded and changes nothing (a bank file sent twice
   records nothing new); the same reference with anything different is a
   conflict.
-- A payment is allocated when it is recorded, in the same transaction, to
-  the employer's unpaid bills oldest month first. Each allocation takes
-  first the late fee that has run on the bill's unpaid contributions up to
-  the day of payment, then the contributions themselves, and stops when the
-  money runs out. What is left over stays on the payment, unallocated: a
-  credit the selectors show (it is not yet carried to later bills).
-  Payments are allocated in the order they are recorded, whatever their
-  `paid_on`.
+- Allocation. Money an employer paid and no bill took yet is its credit.
+  When a payment is recorded (in the same transaction), and when a billing
+  run has changed the employer's bills (`credit_apply`), the credit is
+  allocated: the unallocated money of each payment, oldest `paid_on` first
+  (then the order recorded), to the employer's unpaid bills, oldest month
+  first. Each allocation takes first the late fee run on the bill's unpaid
+  contributions up to the `paid_on` of *that* payment, then the
+  contributions themselves, and stops when the money runs out. So money
+  that was there before a bill's due day settles it without a fee, and a
+  payment never pays a fee that had not yet run on its day.
+- Payments recorded out of date order. Allocations are never edited, so a
+  payment recorded after a later-dated one does not take back what that one
+  settled; it settles what is still open, as of its own `paid_on`: the fee
+  it pays is the fee run until its day on what was unpaid then, less the fee
+  already paid (a later-dated payment's fee covered those days already, so
+  nothing is charged twice), and its leftover comes before any later-dated
+  credit. June's 10,000 due 07-15: 100.00 paid on 09-14 is recorded first
+  and settles 100.00 of the 300.00 fee run by then; 10,050.00 paid on 08-15
+  is recorded after it and settles the 50.00 still due of the 150.00 run
+  until 08-15, then the 10,000: in all the fee is 150.00, the fee on 10,000
+  until the day the money was there, not the 300.00 run until 09-14. (A
+  later-dated payment recorded first may have paid a fee on contributions
+  that an earlier-dated one, recorded after it, settles; that fee stays
+  paid.)
+- A bill lowered after it was paid (a later run adds negative lines): what
+  was allocated to it beyond its new total is the employer's credit too
+  (`_credit_cents`). That money stays with the bill, where it settles a
+  later raise of the same bill first; it is not moved to other bills,
+  because moving it would take money back from the bill, and allocations
+  (never negative) cannot record that.
 - Late fee (SIL art. 86; DOMAIN §3): the policy's daily rate (0.05%) of the
   overdue contributions for each day from the day they became overdue, which
   is the day after the bill's `due_on` (`overdue_from`), until the day paid,
@@ -28,7 +50,13 @@ Design notes
 - Personal accounts (DOMAIN §4): the individual pension share is credited
   when it is *paid*, not when billed: when a payment completes a bill's
   contributions, each person's net individual pension of that bill is
-  credited to their account (`credit_paid_bill`).
+  credited to their account (`credit_paid_bill`). When a correction lowers
+  a person's share of a bill already credited, the part no longer owed is
+  taken back at once by a `reversal` entry that points to the contribution
+  entry it corrects, for the difference only: base 9,000 credited 720.00,
+  base corrected to 5,000 (400.00), reversal −320.00. A raise is credited
+  when the bill is paid again. So what a bill credited a person never
+  exceeds the share the bill now holds for them, and equals it once paid.
 - A person-month counts as paid only when the employer's whole bill for that
   month is paid: a partial payment is not attributed to particular people
   or insurances.
@@ -43,7 +71,7 @@ import csv
 import datetime as dt
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import IO, TYPE_CHECKING, Any, TypedDict
@@ -62,6 +90,7 @@ from shebao.contributions.models import (
     AccountEntry,
     AccountEntryKind,
     Bill,
+    BillingRun,
     BillLine,
     Insurance,
     Payment,
@@ -84,6 +113,11 @@ if TYPE_CHECKING:
         allocated_cents: int  # contributions and late fee allocated to bills
 
     AllocatedPayment: TypeAlias = WithAnnotations[Payment, _Allocated]
+
+    class _PrincipalPaid(TypedDict):
+        principal_paid: int  # contributions allocated to the bill
+
+    PaidBill: TypeAlias = WithAnnotations[Bill, _PrincipalPaid]
 
 MAX_AMOUNT_CENTS = 10**14  # one trillion yuan: no payment is larger
 MAX_REFERENCE = 64
@@ -243,15 +277,29 @@ def bill_balance(bill: Bill, on: dt.date) -> BillBalance:
     return _balances([bill], on, paid_until=on)[0]
 
 
-def _unpaid_bills(*, paid_until: dt.date | None, **where: Any) -> QuerySet[Bill]:
+def _with_principal_paid(*, paid_until: dt.date | None, **where: Any) -> QuerySet[PaidBill]:
+    """Bills with `principal_paid`: the contributions allocated to them by payments
+    made up to `paid_until` (all of them when None)."""
+    paid = Q(allocations__payment__paid_on__lte=paid_until) if paid_until is not None else Q()
+    return Bill.objects.filter(**where).annotate(
+        principal_paid=Coalesce(Sum("allocations__principal_cents", filter=paid), _ZERO)
+    )
+
+
+def _unpaid_bills(*, paid_until: dt.date | None, **where: Any) -> QuerySet[PaidBill]:
     """Bills whose contributions are not fully paid (by payments up to `paid_until`),
     oldest month first."""
-    paid = Q(allocations__payment__paid_on__lte=paid_until) if paid_until is not None else Q()
     return (
-        Bill.objects.filter(**where)
-        .annotate(principal_paid=Coalesce(Sum("allocations__principal_cents", filter=paid), _ZERO))
+        _with_principal_paid(paid_until=paid_until, **where)
         .filter(principal_paid__lt=F("employer_cents") + F("individual_cents"))
         .order_by("period", "pk")
+    )
+
+
+def _allocated() -> Coalesce:
+    """A payment's allocated money: contributions and late fee, 0 when none."""
+    return Coalesce(
+        Sum(F("allocations__principal_cents") + F("allocations__late_fee_cents")), _ZERO
     )
 
 
@@ -307,9 +355,9 @@ def credit_paid_bill(*, bill: Bill, allocation: PaymentAllocation) -> list[Accou
     For each person on the bill the credit is the net individual amount of
     the bill's pension lines less what was already credited for this bill
     (a bill raised by a later correction and paid again credits only the
-    difference; a lowered one would need a reversal entry and credits
-    nothing here). The account is created if need be and locked; the entry
-    and the balance change go together in the caller's transaction.
+    difference; one lowered is taken back by `_settle_accounts`). The
+    accounts are created if need be and locked; the entries and the balance
+    changes go together in the caller's transaction.
     """
     principal = bill.employer_cents + bill.individual_cents
     paid = PaymentAllocation.objects.filter(bill=bill).aggregate(
@@ -320,6 +368,19 @@ def credit_paid_bill(*, bill: Bill, allocation: PaymentAllocation) -> list[Accou
             _("The bill is not fully paid; nothing is credited before it is."),
             code="bill_not_paid",
         )
+    return _settle_accounts(bill, allocation=allocation)
+
+
+def _settle_accounts(bill: Bill, *, allocation: PaymentAllocation | None) -> list[AccountEntry]:
+    """Bring what `bill` credited each person to the individual pension share it
+    holds for them now.
+
+    A person credited more than the share gets a reversal of the difference
+    (`_reverse`). A person credited less gets a contribution entry of the
+    difference, by `allocation` — only when the bill is paid; pass None for
+    a bill that is not, and nothing is credited. The accounts are created if
+    need be and locked, one order for all (no deadlock between two callers).
+    """
     shares = dict(
         BillLine.objects.filter(bill=bill, insurance=Insurance.PENSION)
         .values("person_id")
@@ -327,65 +388,135 @@ def credit_paid_bill(*, bill: Bill, allocation: PaymentAllocation) -> list[Accou
         .values_list("person_id", "cents")
     )
     credited = dict(
-        AccountEntry.objects.filter(kind=AccountEntryKind.CONTRIBUTION, allocation__bill=bill)
+        AccountEntry.objects.filter(allocation__bill=bill)
         .values("account__person_id")
         .annotate(cents=Sum("amount_cents"))
         .values_list("account__person_id", "cents")
     )
     now = timezone.now()
-    entries = []
-    for person_id in sorted(shares):  # one lock order, no deadlock between payments
-        amount = (shares[person_id] or 0) - (credited.get(person_id) or 0)
-        if amount <= 0:
+    entries: list[AccountEntry] = []
+    for person_id in sorted(shares.keys() | credited.keys()):
+        change = (shares.get(person_id) or 0) - (credited.get(person_id) or 0)
+        if change == 0 or (change > 0 and allocation is None):
             continue
         PersonalAccount.objects.get_or_create(person_id=person_id, defaults={"area": bill.area})
         account = PersonalAccount.objects.select_for_update().get(person_id=person_id)
-        entries.append(
-            AccountEntry.objects.create(
-                area_id=account.area_id,
-                account=account,
-                kind=AccountEntryKind.CONTRIBUTION,
-                period=bill.period,
-                amount_cents=amount,
-                allocation=allocation,
-                created_at=now,
-            )
-        )
+        if change > 0:
+            made = [
+                AccountEntry.objects.create(
+                    area_id=account.area_id,
+                    account=account,
+                    kind=AccountEntryKind.CONTRIBUTION,
+                    period=bill.period,
+                    amount_cents=change,
+                    allocation=allocation,
+                    created_at=now,
+                )
+            ]
+        else:
+            made = _reverse(account, bill, -change, now)
         PersonalAccount.objects.filter(pk=account.pk).update(
-            balance_cents=F("balance_cents") + amount, entries_count=F("entries_count") + 1
+            balance_cents=F("balance_cents") + sum(e.amount_cents for e in made),
+            entries_count=F("entries_count") + len(made),
         )
+        entries += made
     return entries
 
 
-def _allocate(payment: Payment) -> tuple[list[PaymentAllocation], list[AccountEntry]]:
-    """Spread a new payment over the employer's unpaid bills, oldest first."""
-    unpaid = list(
-        _unpaid_bills(paid_until=None, area_id=payment.area_id, employer_id=payment.employer_id)
+def _reverse(
+    account: PersonalAccount, bill: Bill, cents: int, now: dt.datetime
+) -> list[AccountEntry]:
+    """Take back `cents` that `bill` credited to `account`: a reversal entry for each
+    contribution entry it corrects, newest first, each for at most that entry's
+    amount (a partial reversal when less is taken back).
+
+    An entry may be reversed in parts (a month lowered twice), never beyond its
+    amount: each reversal takes at most what the entry's earlier reversals left.
+    """
+    corrected = list(
+        AccountEntry.objects.filter(
+            account=account,
+            allocation__bill=bill,
+            kind=AccountEntryKind.CONTRIBUTION,
+        )
+        .annotate(reversed_cents=Coalesce(Sum("reversals__amount_cents"), 0))
+        .order_by("-pk")
     )
+    made = []
+
+    def reversal(amount: int, allocation_id: int | None, reverses: AccountEntry | None) -> None:
+        made.append(
+            AccountEntry.objects.create(
+                area_id=account.area_id,
+                account=account,
+                kind=AccountEntryKind.REVERSAL,
+                period=bill.period,
+                amount_cents=-amount,
+                allocation_id=allocation_id,
+                reverses=reverses,
+                created_at=now,
+            )
+        )
+
+    for entry in corrected:
+        if cents == 0:
+            break
+        left = entry.amount_cents + entry.reversed_cents  # reversals are negative
+        if left <= 0:
+            continue
+        taken = min(cents, left)
+        reversal(taken, entry.allocation_id, entry)
+        cents -= taken
+    if cents:  # more taken back than this bill credited: cannot happen, but never hide it
+        reversal(cents, corrected[0].allocation_id if corrected else None, None)
+    return made
+
+
+def _settle(employer: Employer) -> tuple[list[PaymentAllocation], list[AccountEntry]]:
+    """Allocate the employer's credit to its unpaid bills (see the module notes):
+    the unallocated money of each payment, oldest `paid_on` first, to the bills,
+    oldest month first, the late fee as of that payment's day before the
+    contributions. The caller holds the employer's lock."""
+    credits = list(
+        Payment.objects.filter(area_id=employer.area_id, employer_id=employer.pk)
+        .annotate(allocated_cents=_allocated())
+        .filter(amount_cents__gt=F("allocated_cents"))
+        .order_by("paid_on", "pk")
+    )
+    if not credits:
+        return [], []
+    unpaid = list(_unpaid_bills(paid_until=None, area_id=employer.area_id, employer_id=employer.pk))
     # Lock the bills against a billing run changing their totals meanwhile.
     locked = Bill.objects.select_for_update().in_bulk([bill.pk for bill in unpaid])
     bills = [locked[bill.pk] for bill in unpaid]
-    remaining = payment.amount_cents
     allocations: list[PaymentAllocation] = []
     entries: list[AccountEntry] = []
-    for balance in _balances(bills, payment.paid_on, paid_until=None):
-        if remaining == 0:
+    for payment in credits:
+        remaining = payment.amount_cents - payment.allocated_cents
+        paid: set[int] = set()
+        for balance in _balances(bills, payment.paid_on, paid_until=None):
+            if remaining == 0:
+                break
+            fee = min(remaining, balance.late_fee_due_cents)
+            principal = min(remaining - fee, balance.principal_due_cents)
+            if fee + principal == 0:
+                continue
+            allocation = PaymentAllocation.objects.create(
+                area_id=payment.area_id,
+                payment=payment,
+                bill=balance.bill,
+                principal_cents=principal,
+                late_fee_cents=fee,
+            )
+            allocations.append(allocation)
+            remaining -= fee + principal
+            if principal == balance.principal_due_cents:
+                paid.add(balance.bill.pk)
+                if principal:
+                    entries += credit_paid_bill(bill=balance.bill, allocation=allocation)
+        bills = [bill for bill in bills if bill.pk not in paid]
+        if not bills:
             break
-        fee = min(remaining, balance.late_fee_due_cents)
-        principal = min(remaining - fee, balance.principal_due_cents)
-        if fee + principal == 0:
-            continue
-        allocation = PaymentAllocation.objects.create(
-            area_id=payment.area_id,
-            payment=payment,
-            bill=balance.bill,
-            principal_cents=principal,
-            late_fee_cents=fee,
-        )
-        allocations.append(allocation)
-        remaining -= fee + principal
-        if principal and principal == balance.principal_due_cents:
-            entries += credit_paid_bill(bill=balance.bill, allocation=allocation)
     return allocations, entries
 
 
@@ -440,7 +571,8 @@ def payment_record_outcome(
         existing = Payment.objects.get(area_id=employer.area_id, bank_reference=reference)
         _same_or_conflict(existing, employer, cents, paid_on)
         return Recorded(existing, created=False)
-    allocations, entries = _allocate(payment)
+    settled, entries = _settle(employer)
+    allocations = [a for a in settled if a.payment_id == payment.pk]
     allocated = sum(a.principal_cents + a.late_fee_cents for a in allocations)
     audit_record(
         actor=actor,
@@ -462,10 +594,106 @@ def payment_record_outcome(
                 for a in allocations
             ],
             "unallocated_cents": cents - allocated,
+            # Older credit goes first: what earlier payments' money settled now.
+            "credit_allocations": _allocation_log(a for a in settled if a.payment_id != payment.pk),
             "account_entries": [e.pk for e in entries],
         },
     )
     return Recorded(payment, created=True)
+
+
+def _allocation_log(allocations: Iterable[PaymentAllocation]) -> list[dict[str, int]]:
+    return [
+        {
+            "payment_id": a.payment_id,
+            "bill_id": a.bill_id,
+            "principal_cents": a.principal_cents,
+            "late_fee_cents": a.late_fee_cents,
+        }
+        for a in allocations
+    ]
+
+
+@dataclass(frozen=True)
+class CreditApplied:
+    """What `credit_apply` did: allocations of credit, and personal-account entries."""
+
+    allocations: list[PaymentAllocation]
+    entries: list[AccountEntry]
+
+
+def _credit_apply(
+    *, actor: User | None, employer: Employer, period: dt.date | None
+) -> CreditApplied:
+    with transaction.atomic():
+        Employer.objects.select_for_update().filter(pk=employer.pk).first()
+        allocations, entries = _settle(employer)
+        bills = Bill.objects.filter(
+            area_id=employer.area_id, employer_id=employer.pk, allocations__isnull=False
+        )
+        if period is not None:
+            bills = bills.filter(period=period)
+        for bill in _with_principal_paid(paid_until=None, pk__in=bills.values("pk")).order_by(
+            "period", "pk"
+        ):
+            paid = bill.principal_paid >= bill.employer_cents + bill.individual_cents
+            last = PaymentAllocation.objects.filter(bill=bill).order_by("-pk").first()
+            entries += _settle_accounts(bill, allocation=last if paid else None)
+        if allocations or entries:
+            audit_record(
+                actor=actor,
+                action="credit.apply",
+                subject=employer,
+                area_code=employer.area_id,
+                after={
+                    "period": period,
+                    "allocations": _allocation_log(allocations),
+                    "account_entries": [e.pk for e in entries],
+                },
+            )
+    return CreditApplied(allocations, entries)
+
+
+def credit_apply(
+    *, actor: User | None, employer: Employer, period: dt.date | None = None
+) -> CreditApplied:
+    """Settle an employer's unpaid bills with its credit, and bring the personal
+    accounts of its bills to the shares they hold now (see the module notes).
+
+    Credit is money paid that no bill took: the unallocated rest of each
+    payment, oldest `paid_on` first, goes to the unpaid bills oldest month
+    first, the late fee as of that payment's day (none on a bill due after it)
+    before the contributions. Each bill with payments allocated to it (of
+    `period` only, if given) is then reconciled with the personal accounts: a
+    share lowered by a correction is taken back by a reversal entry at once, a
+    raised one credited when the bill is paid. One audit event when anything
+    changed; none when nothing did, so it may be run at any time.
+    `actor` None is the system (the billing run, which checked its own actor).
+    """
+    if actor is not None:
+        require(actor, "payment.record", area_code=employer.area_id)
+    return _credit_apply(actor=actor, employer=employer, period=period)
+
+
+def credit_apply_after_run(*, actor: User | None, run: BillingRun) -> int:
+    """`credit_apply` for the month of `run`, for each employer whose bill the run
+    changed and that either has unallocated money or had payments allocated to
+    that bill; the number of employers. Each employer is its own transaction,
+    taking the employer's lock before its bills, as a payment does."""
+    changed = BillLine.objects.filter(area_id=run.area_id, period=run.period, run=run)
+    employers = set(
+        PaymentAllocation.objects.filter(
+            area_id=run.area_id, bill_id__in=changed.values("bill_id")
+        ).values_list("bill__employer_id", flat=True)
+    ) | set(
+        Payment.objects.filter(area_id=run.area_id, employer_id__in=changed.values("employer_id"))
+        .annotate(allocated_cents=_allocated())
+        .filter(amount_cents__gt=F("allocated_cents"))
+        .values_list("employer_id", flat=True)
+    )
+    for employer in Employer.objects.filter(pk__in=employers).order_by("pk"):
+        _credit_apply(actor=actor, employer=employer, period=run.period)
+    return len(employers)
 
 
 def payment_record(
@@ -612,7 +840,13 @@ def _parse_day(text: str) -> dt.date:
     )
 
 
-def payments_import(*, actor: User, stream: IO[bytes], filename: str) -> PaymentImport:
+def payments_import(
+    *,
+    actor: User,
+    stream: IO[bytes],
+    filename: str,
+    on_progress: Callable[[PaymentImport], None] | None = None,
+) -> PaymentImport:
     """Record the payments of a bank file (CSV: bank_reference, credit_code, amount,
     paid_on), row by row.
 
@@ -622,6 +856,7 @@ def payments_import(*, actor: User, stream: IO[bytes], filename: str) -> Payment
     line, field and reason; a reference recorded before with the same
     employer, amount and day is "unchanged" — sending the file again records
     nothing. Employers are looked up by credit code in the actor's area.
+    `on_progress`, if given, is called with the report as the rows go by.
     """
     require(actor, "payment.record", area_code=actor.area_id)
     if not filename.lower().endswith((".csv", ".txt")):
@@ -629,6 +864,8 @@ def payments_import(*, actor: User, stream: IO[bytes], filename: str) -> Payment
     report = PaymentImport(filename=filename[:200])
     employers: dict[str, Employer | None] = {}
     for line, row in _bank_rows(stream):
+        if on_progress is not None:
+            on_progress(report)  # the rows before this one are done
         report.read += 1
         reference = row.get("bank_reference", "").strip()
         try:
@@ -684,6 +921,8 @@ def payments_import(*, actor: User, stream: IO[bytes], filename: str) -> Payment
                 "rejected": report.rejected,
             },
         )
+    if on_progress is not None:
+        on_progress(report)
     return report
 
 
@@ -728,7 +967,9 @@ def payment_allocations(payment: Payment) -> QuerySet[PaymentAllocation]:
 
 
 def _credit_cents(on: dt.date, **where: Any) -> dict[int, int]:
-    """Unallocated money of payments made by `on`, by employer."""
+    """Credit as of `on`, by employer: money of payments made by then that no bill
+    needs — what is not allocated, and what is allocated to a bill beyond its
+    total (a bill a correction lowered after it was paid)."""
     paid = dict(
         Payment.objects.filter(paid_on__lte=on, **where)
         .values("employer_id")
@@ -743,7 +984,23 @@ def _credit_cents(on: dt.date, **where: Any) -> dict[int, int]:
         .annotate(cents=Sum(F("principal_cents") + F("late_fee_cents")))
         .values_list("payment__employer_id", "cents")
     )
-    return {pk: cents - (allocated.get(pk) or 0) for pk, cents in paid.items()}
+    credit = {pk: cents - (allocated.get(pk) or 0) for pk, cents in paid.items()}
+    overpaid = _with_principal_paid(paid_until=on, **where).filter(
+        principal_paid__gt=F("employer_cents") + F("individual_cents")
+    )
+    for employer_id, principal_paid, employer_cents, individual_cents in overpaid.values_list(
+        "employer_id", "principal_paid", "employer_cents", "individual_cents"
+    ):
+        excess = principal_paid - employer_cents - individual_cents
+        credit[employer_id] = credit.get(employer_id, 0) + excess
+    return credit
+
+
+def employer_credit(user: User, employer: Employer, on: dt.date) -> int:
+    """An employer's credit in cents as of `on` (`_credit_cents`)."""
+    _require_reader(user, employer)
+    where = {"area_id": employer.area_id, "employer_id": employer.pk}
+    return _credit_cents(on, **where).get(employer.pk, 0)
 
 
 @dataclass(frozen=True)
@@ -753,7 +1010,7 @@ class EmployerArrears:
     employer: Employer
     on: dt.date
     bills: list[BillBalance]
-    credit_cents: int  # money received and not allocated (an overpayment)
+    credit_cents: int  # money received that no bill needs (`_credit_cents`)
 
     @property
     def principal_due_cents(self) -> int:
@@ -973,7 +1230,7 @@ def arrears_notice(user: User, employer: Employer, on: dt.date) -> ArrearsNotice
     if arrears.credit_cents:
         out += [
             "",
-            _g("Received and not yet allocated: %(amount)s yuan")
+            _g("Credit (received and not owed): %(amount)s yuan")
             % {"amount": _yuan(arrears.credit_cents)},
         ]
     return ArrearsNotice(employer, on, deadline, arrears, "\n".join(out) + "\n")

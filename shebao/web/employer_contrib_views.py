@@ -361,12 +361,10 @@ def payment_list(request: HttpRequest) -> HttpResponse:
         PaymentRow(payment, [AllocationRow(a) for a in payment.allocations.all()])
         for payment in page
     ]
-    credit_cents = sum(
-        payment.amount_cents - payment.allocated_cents
-        for payment in payments.payments_for(user).filter(
-            area_id=employer.area_id, employer=employer
-        )
-    )
+    try:
+        credit_cents = payments.employer_credit(user, employer, _today())
+    except DomainError:
+        raise Http404 from None
     query = _employer_query(user, employer)
     context: dict[str, Any] = {
         "employer": employer,
