@@ -292,6 +292,35 @@ def batch_ship(request: HttpRequest, batch_id: int, payload: ShipIn) -> Any:
 # --- outlets -----------------------------------------------------------------------
 
 
+class OutletFreezeOut(Schema):
+    outlet: int
+    cards: int = Field(description="Cards whose freeze changed")
+
+
+@router.post(
+    "/outlets/{outlet_id}/freeze",
+    response=responses(200, OutletFreezeOut),
+    summary="Emergency freeze of every card held at the outlet and not yet handed over",
+)
+def outlet_freeze(request: HttpRequest, outlet_id: int, payload: FreezeIn) -> Any:
+    user = actor(request)
+    outlet = registry_selectors.outlet_get(user, outlet_id)
+    frozen = production.outlet_freeze(actor=user, outlet=outlet, reason=payload.reason)
+    return {"outlet": outlet.pk, "cards": len(frozen)}
+
+
+@router.post(
+    "/outlets/{outlet_id}/release",
+    response=responses(200, OutletFreezeOut),
+    summary="Lift the freeze of an outlet's stock",
+)
+def outlet_release(request: HttpRequest, outlet_id: int) -> Any:
+    user = actor(request)
+    outlet = registry_selectors.outlet_get(user, outlet_id)
+    released = production.outlet_release(actor=user, outlet=outlet)
+    return {"outlet": outlet.pk, "cards": len(released)}
+
+
 @router.post(
     "/outlets/{outlet_id}/receive-cards",
     response=responses(200, MoveOut),

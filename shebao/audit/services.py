@@ -13,6 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from shebao.audit.models import GENESIS_HASH, NATIONAL_CHAIN, AccessEvent, AuditEvent, AuditHead
+from shebao.core.maintenance import check_writable
 
 
 def json_value(value: Any) -> Any:
@@ -66,6 +67,9 @@ def audit_record(
     The chain head row is locked for the rest of the transaction, so appends
     to one chain are serialised and the chain stays linear.
     """
+    # Every write passes here: in read-only maintenance mode, none but the
+    # mode's own switch is recorded, so none is made (emergency plan).
+    check_writable(action)
     if isinstance(subject, models.Model):
         subject_type, subject_id = subject._meta.label_lower, str(subject.pk)
     else:

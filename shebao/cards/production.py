@@ -7,7 +7,8 @@ Design notes
   in_production → produced with numbers, or back to approved for a reprint).
   The file formats are documented in docs/production-files.md.
 - Only an area the ministry approved produces cards (DOMAIN.md §2, MOHRSS
-  card management measures 2011); `batch_create` refuses any other.
+  card management measures 2011); `batch_create` refuses any other, and
+  one waiting for re-approval or naming an unfiled vendor (approval.gates).
 - Work on whole batches is set-based: one UPDATE of the cards, the card
   events inserted in bulk and one audit event for the set (with a SHA-256
   digest of the card ids), never a Python loop over ORM objects. Every
@@ -48,6 +49,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shebao.accounts.models import User
 from shebao.accounts.roles import AREA_STAFF, STAFF, Role, require
+from shebao.approval.gates import production_gate
 from shebao.audit.services import audit_record, json_value
 from shebao.cards.lifecycle import Op, next_state
 from shebao.cards.models import (
@@ -346,6 +348,9 @@ def batch_create(
             field="vendor",
             params={"max": 100, "length": len(vendor)},
         )
+    # A card face or file structure changed since approval waits for re-approval;
+    # a vendor must be filed with the ministry (shebao.approval).
+    production_gate(area=area, vendor=vendor)
     if limit is not None and (isinstance(limit, bool) or limit < 1):
         raise InvalidInput(
             _("The limit is the largest number of cards in the batch: a whole number from 1."),
@@ -435,6 +440,98 @@ def batch_freeze(*, actor: User, batch: ProductionBatch, reason: str) -> Product
         },
     )
     return batch
+
+
+@transaction.atomic
+def outlet_freeze(*, actor: User, outlet: Outlet, reason: str) -> list[tuple[int, str]]:
+    """Emergency freeze of an outlet's stock: every card held there and not yet
+    handed over refuses every operation until the freeze is lifted."""
+    require(actor, "card.freeze", area_code=outlet.area_id)
+    reason = required_text(reason, "reason", max_length=200)
+    outlet = Outlet.objects.select_for_update().get(pk=outlet.pk)
+    if outlet.stock_frozen_at is not None:
+        raise Conflict(
+            _("The stock of %(outlet)s is already frozen (%(reason)s)."),
+            code="outlet_frozen",
+            params={"outlet": outlet.name, "reason": outlet.stock_frozen_reason or "-"},
+        )
+    now = timezone.now()
+    frozen = _update_cards(
+        Card.objects.filter(
+            area_id=outlet.area_id,
+            outlet=outlet,
+            state=CardState.AT_OUTLET,
+            frozen_at__isnull=True,
+        ),
+        changes={"frozen_at": now, "frozen_reason": reason},
+        recheck={"frozen_at": None},
+        bump_version=False,
+    )
+    _bulk_events(
+        actor=actor,
+        area_code=outlet.area_id,
+        cards=frozen,
+        operation="freeze",
+        at=now,
+        detail={"outlet": outlet.code, "reason": reason},
+    )
+    outlet.stock_frozen_at, outlet.stock_frozen_reason = now, reason
+    outlet.save(update_fields=["stock_frozen_at", "stock_frozen_reason"])
+    audit_record(
+        actor=actor,
+        action="outlet.freeze_stock",
+        subject=outlet,
+        area_code=outlet.area_id,
+        after={
+            "outlet": outlet.code,
+            "reason": reason,
+            "cards": len(frozen),
+            "card_ids_sha256": _digest(pk for pk, _state in frozen),
+        },
+    )
+    return frozen
+
+
+@transaction.atomic
+def outlet_release(*, actor: User, outlet: Outlet) -> list[tuple[int, str]]:
+    """Lift an outlet's stock freeze; cards frozen for another reason stay frozen."""
+    require(actor, "card.freeze", area_code=outlet.area_id)
+    outlet = Outlet.objects.select_for_update().get(pk=outlet.pk)
+    if outlet.stock_frozen_at is None:
+        raise Conflict(
+            _("The stock of %(outlet)s is not frozen."),
+            code="outlet_not_frozen",
+            params={"outlet": outlet.name},
+        )
+    now = timezone.now()
+    released = _update_cards(
+        Card.objects.filter(
+            area_id=outlet.area_id, outlet=outlet, frozen_at=outlet.stock_frozen_at
+        ),
+        changes={"frozen_at": None, "frozen_reason": ""},
+        recheck={"frozen_at": outlet.stock_frozen_at},
+        bump_version=False,
+    )
+    _bulk_events(
+        actor=actor,
+        area_code=outlet.area_id,
+        cards=released,
+        operation="release",
+        at=now,
+        detail={"outlet": outlet.code},
+    )
+    before = {"reason": outlet.stock_frozen_reason, "since": outlet.stock_frozen_at}
+    outlet.stock_frozen_at, outlet.stock_frozen_reason = None, ""
+    outlet.save(update_fields=["stock_frozen_at", "stock_frozen_reason"])
+    audit_record(
+        actor=actor,
+        action="outlet.release_stock",
+        subject=outlet,
+        area_code=outlet.area_id,
+        before=before,
+        after={"outlet": outlet.code, "cards": len(released)},
+    )
+    return released
 
 
 @transaction.atomic
@@ -1369,6 +1466,13 @@ def batch_ship(
 def outlet_receive(*, actor: User, outlet: Outlet, card_numbers: Iterable[str]) -> MoveReport:
     """The outlet receives shipped cards, by the numbers on them; other numbers are reported."""
     require(actor, "card.distribute", area_code=outlet.area_id)
+    if Outlet.objects.filter(pk=outlet.pk, stock_frozen_at__isnull=False).exists():
+        raise Conflict(
+            _("The stock of %(outlet)s is frozen; lift the freeze before receiving cards."),
+            code="outlet_frozen",
+            field="card_numbers",
+            params={"outlet": outlet.name},
+        )
     numbers = _card_numbers(card_numbers)
     if not numbers:
         raise InvalidInput(

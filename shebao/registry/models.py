@@ -93,6 +93,10 @@ class Outlet(models.Model):
     address = models.CharField(_("address"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    # Emergency freeze of the cards held here (a break-in, a lost safe key):
+    # set and lifted by cards.production.outlet_freeze / outlet_release.
+    stock_frozen_at = models.DateTimeField(_("stock frozen at"), null=True, blank=True)
+    stock_frozen_reason = models.CharField(_("why the stock is frozen"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("service outlet")

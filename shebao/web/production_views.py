@@ -481,6 +481,8 @@ def _stock_page(
     counted: StockCount | None = None,
     seal_error: str = "",
     chosen: str = "",
+    freeze_form: FreezeForm | None = None,
+    release_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     stock = production.outlet_stock(user, outlet)
@@ -513,9 +515,53 @@ def _stock_page(
             "history": history,
             "seal_months": registry.area_setting(outlet.area_id, "unclaimed_seal_months"),
             "seal_error": seal_error,
+            "may_freeze": can(user, "card.freeze"),
+            "freeze_form": freeze_form or FreezeForm(),
+            "release_error": release_error,
         },
         status=status,
     )
+
+
+@login_required
+@require_POST
+def outlet_freeze(request: HttpRequest, outlet_id: int) -> HttpResponse:
+    """Emergency freeze of every card held at the outlet (docs/emergency.md)."""
+    user = _production_staff(request)
+    outlet = _outlet(user, outlet_id)
+    form = FreezeForm(request.POST)
+    if form.is_valid():
+        try:
+            frozen = production.outlet_freeze(
+                actor=user, outlet=outlet, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            attach_error(form, error, fallback="reason")
+        else:
+            messages.success(
+                request,
+                _("The stock of %(outlet)s is frozen: %(count)d cards.")
+                % {"outlet": outlet.name, "count": len(frozen)},
+            )
+            return redirect(_stock_url(outlet))
+    return _stock_page(request, user, outlet, freeze_form=form, status=400)
+
+
+@login_required
+@require_POST
+def outlet_release(request: HttpRequest, outlet_id: int) -> HttpResponse:
+    user = _production_staff(request)
+    outlet = _outlet(user, outlet_id)
+    try:
+        released = production.outlet_release(actor=user, outlet=outlet)
+    except DomainError as error:
+        return _stock_page(request, user, outlet, release_error=error.message, status=400)
+    messages.success(
+        request,
+        _("The freeze of the stock of %(outlet)s is lifted: %(count)d cards.")
+        % {"outlet": outlet.name, "count": len(released)},
+    )
+    return redirect(_stock_url(outlet))
 
 
 @login_required

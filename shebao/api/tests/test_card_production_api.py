@@ -77,6 +77,8 @@ OPERATIONS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/card-batches/{batch}/release", None, "refused"),
     ("POST", "/card-batches/{batch}/ship", {"outlet": "{outlet}"}, "refused"),
     ("POST", "/outlets/{outlet}/receive-cards", {"card_numbers": ["{card_number}"]}, "refused"),
+    ("POST", "/outlets/{outlet}/freeze", {"reason": "x"}, "refused"),
+    ("POST", "/outlets/{outlet}/release", None, "refused"),
     ("GET", "/outlets/{outlet}/card-stock", None, "refused"),
     ("GET", "/outlets/{outlet}/stock-counts", None, "refused"),
     ("POST", "/outlets/{outlet}/stock-counts", {"card_numbers": []}, "refused"),
@@ -242,3 +244,27 @@ def test_only_an_area_administrator_freezes_a_batch(world, card_officer_api, adm
     assert again.status_code == 409 and again.json()["code"] == "card_frozen"
     released = call(admin_api, "POST", f"{path}/release")
     assert released.status_code == 200 and released.json()["frozen_at"] is None
+
+
+def test_an_outlets_stock_is_frozen_and_released_as_one(world, card_officer_api, admin_api):
+    path = f"/outlets/{world['outlet']}"
+    refused = call(card_officer_api, "POST", f"{path}/freeze", {"reason": "保险柜钥匙遗失"})
+    assert refused.status_code == 403
+    frozen = call(admin_api, "POST", f"{path}/freeze", {"reason": "保险柜钥匙遗失"})
+    assert frozen.status_code == 200 and frozen.json()["cards"] == 1  # the one card in stock
+    card = Card.objects.get(pk=world["card"])
+    assert card.frozen_reason == "保险柜钥匙遗失"
+    assert card.events.filter(operation="freeze").count() == 1
+    # A card still on its way is not in the outlet's stock and stays usable.
+    assert Card.objects.filter(batch_id=world["batch"], frozen_at__isnull=True).count() == 1
+    handed = call(card_officer_api, "POST", f"/cards/{world['card']}/return", {"reason": "x"})
+    assert handed.status_code == 409 and handed.json()["code"] == "card_frozen"
+    twice = call(admin_api, "POST", f"{path}/freeze", {"reason": "again"})
+    assert twice.status_code == 409 and twice.json()["code"] == "outlet_frozen"
+    receive = call(card_officer_api, "POST", f"{path}/receive-cards", {"card_numbers": ["X"]})
+    assert receive.status_code == 409 and receive.json()["code"] == "outlet_frozen"
+    released = call(admin_api, "POST", f"{path}/release")
+    assert released.status_code == 200 and released.json()["cards"] == 1
+    assert Card.objects.filter(frozen_at__isnull=False).count() == 0
+    again = call(admin_api, "POST", f"{path}/release")
+    assert again.status_code == 409 and again.json()["code"] == "outlet_not_frozen"

@@ -460,3 +460,24 @@ def test_navigation_and_the_area_page_lead_to_the_production_pages(card_officer,
     for name in ("web:batches", "web:outlets", "web:card_reconciliation", "web:card_queue"):
         assert reverse(name) in home
     assert stock_url(outlet) in client.get(reverse("web:area", args=[area.code])).content.decode()
+
+
+def test_an_area_admin_freezes_and_releases_an_outlets_stock(
+    card_officer, area_admin, person, outlet
+):
+    card = make_card(person, "at_outlet", submitted_by=card_officer, outlet=outlet)
+    officer_page = signed_in(card_officer).get(stock_url(outlet)).content.decode()
+    assert stock_url(outlet, "freeze") not in officer_page
+    client = signed_in(area_admin, "en")
+    empty = client.post(stock_url(outlet, "freeze"), {"reason": ""})
+    assert empty.status_code == 400 and empty.context["freeze_form"].errors["reason"]
+    assert client.post(stock_url(outlet, "freeze"), {"reason": "safe key lost"}).status_code == 302
+    card.refresh_from_db()
+    assert card.frozen_reason == "safe key lost"
+    page = client.get(stock_url(outlet)).content.decode()
+    assert "safe key lost" in page and stock_url(outlet, "release") in page
+    assert client.post(stock_url(outlet, "release")).status_code == 302
+    card.refresh_from_db()
+    assert card.frozen_at is None
+    again = client.post(stock_url(outlet, "release"))
+    assert again.status_code == 400 and "not frozen" in again.context["release_error"]
