@@ -66,7 +66,7 @@ def phone(browser: Any, live_server: Any) -> Iterator[Any]:
         base_url=live_server.url, viewport={"width": 390, "height": 844}, locale="zh-CN"
     )
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     yield page
     context.close()
 
@@ -78,7 +78,7 @@ def desk(browser: Any, live_server: Any) -> Iterator[Any]:
         base_url=live_server.url, viewport={"width": 1366, "height": 900}, locale="zh-CN"
     )
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     yield page
     context.close()
 
