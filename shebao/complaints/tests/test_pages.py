@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -20,8 +21,15 @@ from shebao.registry.models import Person
 pytestmark = pytest.mark.django_db
 
 
-def signed_in(user):
+def english() -> Client:
+    """A browser that chose English with the switch (the portals are Chinese by default)."""
     client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def signed_in(user):
+    client = english()
     client.force_login(user)
     return client
 
@@ -229,4 +237,4 @@ def test_the_staff_pages_are_closed_to_others(officer, stranger, colleague, indi
         response = client.post(reverse("web:complaint_action", args=[case.pk, "accept"]), {})
         assert response.status_code == 404
     assert Complaint.objects.get(pk=case.pk).status == "received"
-    assert Client().get(reverse("web:complaints")).status_code == 302  # to the sign-in
+    assert english().get(reverse("web:complaints")).status_code == 302  # to the sign-in

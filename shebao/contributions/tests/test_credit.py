@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
 from django.db.models import F, Sum
 from django.test import Client
 from django.urls import reverse
@@ -317,6 +318,7 @@ def test_the_employer_sees_the_credit_of_a_lowered_bill(
     monkeypatch.setattr(employer_contrib_views, "_today", lambda: dt.date(2026, 11, 1))
     client = Client()
     client.force_login(employer_user)
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
 
     with translation.override("en"):
         page = client.get(reverse("web:contrib_payments")).content.decode()

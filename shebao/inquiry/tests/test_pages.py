@@ -5,6 +5,7 @@ its rate limit)."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -40,14 +41,21 @@ def statement(area, person, employer, employment, cashier, individual):
     return services.statement_request(actor=individual, person=person)
 
 
-def signed_in(user):
+def english() -> Client:
+    """A browser that chose English with the switch (the portals are Chinese by default)."""
     client = Client()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def signed_in(user):
+    client = english()
     client.force_login(user)
     return client
 
 
 def verify_page(code, client=None):
-    return (client or Client()).get(reverse("web:statement_verify", args=[code]))
+    return (client or english()).get(reverse("web:statement_verify", args=[code]))
 
 
 # --- the holder ------------------------------------------------------------------------
@@ -89,7 +97,7 @@ def test_my_statements_is_the_holders_page_only(request, who):
 def test_the_pdf_is_not_found_for_a_stranger_and_needs_a_sign_in(statement, stranger):
     url = reverse("web:statement_pdf", args=[statement.pk])
     assert signed_in(stranger).get(url).status_code == 404
-    assert Client().get(url).status_code == 302
+    assert english().get(url).status_code == 302
 
 
 def test_a_damaged_record_is_not_printed(statement, individual):
@@ -207,9 +215,9 @@ def test_an_unknown_or_altered_statement_is_not_genuine(statement):
 
 def test_the_form_takes_a_code_as_typed(statement):
     typed = display_code(statement.code).lower()
-    response = Client().get(reverse("web:statement_verify_form"), {"code": typed})
+    response = english().get(reverse("web:statement_verify_form"), {"code": typed})
     assert response["Location"] == reverse("web:statement_verify", args=[statement.code])
-    assert "✓" in Client().get(response["Location"]).content.decode()
+    assert "✓" in english().get(response["Location"]).content.decode()
 
 
 def test_the_form_checks_an_uploaded_pdf(statement):
@@ -220,7 +228,7 @@ def test_the_form_checks_an_uploaded_pdf(statement):
         verify_url="http://testserver/verify/x",
     )
     url = reverse("web:statement_verify_form")
-    genuine = Client().post(url, {"file": SimpleUploadedFile("s.pdf", data)})
+    genuine = english().post(url, {"file": SimpleUploadedFile("s.pdf", data)})
     assert genuine.status_code == 200 and genuine.context["result"].genuine
     forged_content = statement.canonical.replace('"balance":"', '"balance":"9')
     forged = pdf.render(
@@ -229,7 +237,7 @@ def test_the_form_checks_an_uploaded_pdf(statement):
         signature=bytes(statement.signature),
         verify_url="http://testserver/verify/x",
     )
-    refused = Client().post(url, {"file": SimpleUploadedFile("s.pdf", forged)})
+    refused = english().post(url, {"file": SimpleUploadedFile("s.pdf", forged)})
     assert refused.context["result"].reason == "pdf_altered"
     assert not refused.context["result"].genuine
 
