@@ -6,3 +6,7 @@ class AuditConfig(AppConfig):
     name = "shebao.audit"
     label = "audit"
     verbose_name = _("Audit")
+
+    def ready(self) -> None:
+        # The internal-control checks of an area's approval (condition d) register on import.
+        from shebao.audit import checks  # noqa: F401

@@ -14,6 +14,10 @@ but not chained: reads are frequent, and chaining them would serialise every
 page view on one row.
 
 Neither table is ever updated or deleted by the application.
+
+The internal-control tables at the end (chain checks, reconciliations, alerts,
+samples of staff actions) are what the nightly control run and the auditors
+leave behind; see their own overview below.
 """
 
 from __future__ import annotations
@@ -112,3 +116,189 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action}"
+
+
+# --- internal control ------------------------------------------------------------
+# What the nightly control run (`shebao nightly`, shebao.audit.nightly) leaves
+# behind, and what the auditors do with it. Condition (d) of an area's approval
+# (DOMAIN.md §2) asks for an issuance management system with internal control
+# procedures; these tables are its evidence:
+# - ChainCheck: each verification of an audit chain (one per chain and day).
+# - Reconciliation: the day's card, stock and fee reconciliations of an area
+#   with their differences (one per area, day and kind; a re-run replaces it).
+# - Alert: an unusual pattern a detector found (shebao.audit.alerts), in the
+#   auditors' queue until acknowledged or dismissed with a note. One per area,
+#   kind, subject and day, so running a detector again never adds a duplicate.
+# - Sample / SampleItem: a reproducible random sample of staff actions
+#   (shebao.audit.sampling): the seed is kept, so the same draw can be redone;
+#   the auditor marks each drawn event checked OK or a finding.
+
+
+class ChainCheck(models.Model):
+    chain = models.CharField(max_length=6)
+    day = models.DateField(_("day"))
+    checked = models.BigIntegerField(_("events checked"))
+    ok = models.BooleanField()
+    # The first break found, as {"seq": …, "reason": …}; empty when intact.
+    breaks = models.JSONField(default=list)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("audit chain check")
+        verbose_name_plural = _("audit chain checks")
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "day"], name="chain_check_once_a_day")
+        ]
+        indexes = [models.Index(fields=["chain", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.chain} {self.day} {'ok' if self.ok else 'BROKEN'}"
+
+
+class ReconciliationKind(models.TextChoices):
+    CARDS = "cards", _("Cards produced and where they are")
+    STOCK = "stock", _("Outlet stock against its counts")
+    FEES = "fees", _("Card fees against hand-overs")
+
+
+class Reconciliation(models.Model):
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("kind"), max_length=8, choices=ReconciliationKind.choices)
+    ok = models.BooleanField()
+    # Each difference as {"code", "message", and what it concerns: card, fee, outlet…}.
+    differences = models.JSONField(default=list)
+    # The figures the reconciliation balanced (lines, totals), for the page.
+    figures = models.JSONField(default=dict)
+    run_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("reconciliation")
+        verbose_name_plural = _("reconciliations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "day", "kind"], name="reconciliation_once_a_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.day} {self.kind} {'ok' if self.ok else 'differences'}"
+
+
+class AlertKind(models.TextChoices):
+    REPEATED_REPLACEMENTS = "repeated_replacements", _("Repeated card replacements")
+    BULK_READS = "bulk_reads", _("Bulk reads of personal records")
+    BACKDATED_CORRECTIONS = "backdated_corrections", _("Back-dated contribution corrections")
+    OUT_OF_HOURS = "out_of_hours", _("Actions outside working hours")
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class Alert(models.Model):
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=AlertKind.choices)
+    # What the pattern is about, as "<type>:<id>": "person:12", "user:7", "employer:3".
+    subject = models.CharField(_("subject"), max_length=64)
+    day = models.DateField(_("day"))
+    detail = models.JSONField(default=dict)
+    raised_at = models.DateTimeField(_("raised at"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN
+    )
+    note = models.TextField(_("auditor's note"), blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "kind", "subject", "day"], name="alert_once_per_subject_and_day"
+            ),
+            models.CheckConstraint(
+                name="alert_handled_has_handler",
+                condition=models.Q(status=AlertStatus.OPEN)
+                | models.Q(handled_by__isnull=False, handled_at__isnull=False),
+            ),
+        ]
+        indexes = [models.Index(fields=["area", "status", "raised_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.day} {self.kind} {self.subject} {self.status}"
+
+
+class Sample(models.Model):
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    period_start = models.DateField(_("first day"))
+    period_end = models.DateField(_("last day"))
+    size = models.PositiveIntegerField(_("events asked for"))
+    seed = models.BigIntegerField(_("seed"))
+    # How many staff events the period held, and the digest of their ids in
+    # order: redrawing with the seed must find the same population.
+    population = models.PositiveIntegerField(_("population"))
+    population_sha256 = models.CharField(max_length=64)
+    drawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    drawn_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("sample of staff actions")
+        verbose_name_plural = _("samples of staff actions")
+        indexes = [models.Index(fields=["area", "drawn_at"])]
+        constraints = [
+            models.CheckConstraint(
+                name="sample_period", condition=models.Q(period_start__lte=models.F("period_end"))
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.period_start}–{self.period_end} ({self.size})"
+
+
+class SampleVerdict(models.TextChoices):
+    PENDING = "pending", _("Not checked yet")
+    OK = "ok", _("Checked, in order")
+    FINDING = "finding", _("Finding")
+
+
+class SampleItem(models.Model):
+    sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="items")
+    position = models.PositiveIntegerField()
+    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(
+        max_length=8, choices=SampleVerdict.choices, default=SampleVerdict.PENDING
+    )
+    note = models.TextField(blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sampled event")
+        verbose_name_plural = _("sampled events")
+        constraints = [
+            models.UniqueConstraint(fields=["sample", "event"], name="sample_event_once"),
+            models.UniqueConstraint(fields=["sample", "position"], name="sample_position_once"),
+            models.CheckConstraint(
+                name="sample_finding_has_note",
+                condition=~models.Q(verdict=SampleVerdict.FINDING) | ~models.Q(note=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sample_id}#{self.position} {self.event_id} {self.verdict}"

@@ -542,6 +542,28 @@ SUPERSEDE_REASON = {
 }
 
 
+def _check_custodian_is_not_issuer(actor: User, card: Card) -> None:
+    """Separation of duties (internal control): the officer who received the card
+    into the outlet's stock does not also hand it over; a second officer does.
+    An area switches the rule with `stock_handover_separation` (default on)."""
+    if not area_setting(card.area_id, "stock_handover_separation"):
+        return
+    received_by = (
+        CardEvent.objects.filter(area_id=card.area_id, card=card, operation=Op.RECEIVE)
+        .order_by("-at", "-pk")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    if received_by is not None and received_by == actor.pk:
+        raise Forbidden(
+            _(
+                "You received this card into the outlet's stock; another officer must hand it "
+                "over (separation of duties)."
+            ),
+            code="separation_of_duties",
+        )
+
+
 @transaction.atomic
 def card_hand_over(
     *, actor: User, card: Card, presented_id_number: str, expected_version: int | None = None
@@ -553,6 +575,7 @@ def card_hand_over(
     """
     _require_for_card(actor, "card.distribute", card)
     _check_identity(card, presented_id_number)
+    _check_custodian_is_not_issuer(actor, card)
     fee = CardFee.objects.filter(card=card).first()
     if fee is not None and fee.status == "due":
         raise Conflict(

@@ -148,7 +148,7 @@ def at_outlet(officer, batch, outlet, cards):
 
 
 def test_it_seals_cards_unclaimed_longer_than_the_area_allows(
-    approved_area, admin, card_officer, outlet, made
+    approved_area, admin, card_officer, second_officer, outlet, made
 ):
     batch, cards = made
     cards = at_outlet(card_officer, batch, outlet, cards)
@@ -173,13 +173,15 @@ def test_it_seals_cards_unclaimed_longer_than_the_area_allows(
     assert Card.objects.get(pk=cards[1].pk).state == CardState.SEALED
     # A sealed card is still handed over to its holder.
     holder = Card.objects.select_related("person").get(pk=cards[0].pk)
-    services.card_hand_over(
-        actor=card_officer, card=holder, presented_id_number=holder.person.id_number
+    services.card_hand_over(  # not the officer who took it into stock (separation)
+        actor=second_officer, card=holder, presented_id_number=holder.person.id_number
     )
     assert Card.objects.get(pk=cards[0].pk).state == CardState.ISSUED
 
 
-def test_it_returns_and_destroys_cards_never_handed_over(card_officer, owner, outlet, made):
+def test_it_returns_and_destroys_cards_never_handed_over(
+    card_officer, second_officer, owner, outlet, made
+):
     batch, cards = made
     cards = at_outlet(card_officer, batch, outlet, cards)
     with pytest.raises(InvalidInput):
@@ -194,15 +196,17 @@ def test_it_returns_and_destroys_cards_never_handed_over(card_officer, owner, ou
     event = CardEvent.objects.get(card=cards[0], operation="return")
     assert event.detail == {"reason": "超期未领"}
     holder = Card.objects.select_related("person").get(pk=cards[2].pk)
-    services.card_hand_over(
-        actor=card_officer, card=holder, presented_id_number=holder.person.id_number
+    services.card_hand_over(  # not the officer who took it into stock (separation)
+        actor=second_officer, card=holder, presented_id_number=holder.person.id_number
     )
     with pytest.raises(Conflict) as caught:
         production.card_destroy(actor=card_officer, card=holder, reason="x")
     assert caught.value.code == "invalid_transition"
 
 
-def test_a_frozen_batch_blocks_shipping_receiving_and_hand_over(admin, card_officer, outlet, made):
+def test_a_frozen_batch_blocks_shipping_receiving_and_hand_over(
+    admin, card_officer, second_officer, outlet, made
+):
     batch, cards = made
     production.batch_ship(
         actor=card_officer, batch=batch, outlet=outlet, card_numbers=numbers(cards[:2])
@@ -219,14 +223,14 @@ def test_a_frozen_batch_blocks_shipping_receiving_and_hand_over(admin, card_offi
     holder = Card.objects.select_related("person").get(pk=cards[0].pk)
     with pytest.raises(Conflict) as caught:
         services.card_hand_over(
-            actor=card_officer, card=holder, presented_id_number=holder.person.id_number
+            actor=second_officer, card=holder, presented_id_number=holder.person.id_number
         )
     assert caught.value.code == "card_frozen"
     with pytest.raises(Conflict):
         production.card_return(actor=card_officer, card=holder, reason="x")
     production.batch_release(actor=admin, batch=batch)
-    services.card_hand_over(
-        actor=card_officer, card=holder, presented_id_number=holder.person.id_number
+    services.card_hand_over(  # not the officer who took it into stock (separation)
+        actor=second_officer, card=holder, presented_id_number=holder.person.id_number
     )
 
 
@@ -270,8 +274,8 @@ def test_the_reconciliation_accounts_for_every_produced_card_and_lists_a_missing
     at_outlet(card_officer, batch, outlet, cards[:3])  # cards[3] stays in transit
     production.batch_ship(actor=card_officer, batch=_late_batch, outlet=second_outlet)
     holder = Card.objects.select_related("person").get(pk=cards[0].pk)
-    services.card_hand_over(
-        actor=card_officer, card=holder, presented_id_number=holder.person.id_number
+    services.card_hand_over(  # not the officer who took it into stock (separation)
+        actor=second_officer, card=holder, presented_id_number=holder.person.id_number
     )
     production.card_return(actor=card_officer, card=cards[1], reason="超期未领")
     production.card_destroy(
