@@ -23,8 +23,14 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings: Any) -> None:
+def _test_settings(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     settings.LANGUAGE_CODE = "zh-hans"
+    # Background jobs run inside the request that submits them; their files
+    # go to the session's temporary folder.
+    settings.JOBS_INLINE = True
+    settings.JOBS_DIR = tmp_path_factory.getbasetemp() / "jobs"
+    # Each test session has its own read-only switch, never the server's.
+    settings.SHEBAO_READ_ONLY_FLAG = str(tmp_path_factory.getbasetemp() / "read-only.json")
     # Argon2 is deliberately slow; tests create many users. The production
     # hasher is checked by its own test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -119,6 +119,13 @@ INSTALLED_APPS = [
     "shebao.registry",
     "shebao.cards",
     "shebao.contributions",
+    "shebao.inquiry",
+    "shebao.complaints",
+    "shebao.consultation",
+    "shebao.jobs",
+    "shebao.emergency",
+    "shebao.approval",
+    "shebao.plans",
     "shebao.api",
     "shebao.web",
 ]
@@ -131,6 +138,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shebao.web.middleware.ReadOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -214,6 +222,29 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # `collectstatic` target; may st
 # apps' static/ folders, so a fresh checkout needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# Background jobs (imports, billing runs): each portal process runs them on a
+# few threads; with SHEBAO_JOBS_WORKERS=0 they wait for `shebao jobs run`.
+# JOBS_INLINE runs them inside the request (tests). A running job whose
+# heartbeat is older than JOBS_STALE_SECONDS is taken for dead and re-queued.
+JOBS_DIR = Path(env_str("SHEBAO_JOBS_DIR", str(VAR_DIR / "jobs")))
+JOBS_WORKERS = env_int("SHEBAO_JOBS_WORKERS", 2)
+JOBS_INLINE = env_bool("SHEBAO_JOBS_INLINE", False)
+JOBS_STALE_SECONDS = env_int("SHEBAO_JOBS_STALE_SECONDS", 300)
+
+# Personal rights record statements: the CJK font embedded in their PDFs (a
+# .ttf/.otf/.ttc path; empty: the first Debian font found, see inquiry/pdf.py),
+# the public address their QR codes point to (empty: the request's), and the
+# checks one address may make on the public verify page per window.
+PDF_FONT = env_str("SHEBAO_PDF_FONT")
+SITE_URL = env_str("SHEBAO_SITE_URL")
+STATEMENT_VERIFY_LIMIT = env_int("SHEBAO_STATEMENT_VERIFY_LIMIT", 30)
+STATEMENT_VERIFY_WINDOW_SECONDS = env_int("SHEBAO_STATEMENT_VERIFY_WINDOW_SECONDS", 600)
+
+# Area approval: the documents areas upload (preparation report, card face,
+# file structure, rules), kept by area and SHA-256, never overwritten.
+APPROVAL_DOCUMENTS_DIR = Path(env_str("SHEBAO_APPROVAL_DIR", str(VAR_DIR / "approval")))
+APPROVAL_DOCUMENT_MAX_BYTES = env_int("SHEBAO_APPROVAL_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

@@ -79,6 +79,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # Personal pension accounts: statements, contribution records, estimates.
     "account.read": frozenset({Role.CONTRIBUTIONS_OFFICER, Role.AREA_ADMIN, Role.AUDITOR}),
     "account.credit_interest": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER}),
+    # Personal rights record statements (SIL arts. 4, 74): the holder asks for
+    # and shares their own; staff produce them (on request, the yearly batch)
+    # and read them.
+    "statement.own": frozenset({Role.INDIVIDUAL}),
+    "statement.issue": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER}),
+    "statement.read": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER, Role.AUDITOR}),
     # Payments of contributions are taken at the counter or read from the
     # bank's file; arrears are read by those who collect and check them, and
     # by an employer for itself.
@@ -92,11 +98,52 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Role.EMPLOYER,
         }
     ),
+    # Supervision and complaints (SIL arts. 4, 82): a person files online about
+    # their employer; staff record what arrives by phone, letter or at the
+    # counter, handle the area's cases, and the administrator assigns them.
+    "complaint.file": frozenset({Role.INDIVIDUAL}),
+    "complaint.record": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER}),
+    "complaint.handle": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER}),
+    "complaint.assign": frozenset({Role.AREA_ADMIN}),
+    "complaint.read": frozenset({Role.AREA_ADMIN, Role.CONTRIBUTIONS_OFFICER, Role.AUDITOR}),
     "fee.collect": frozenset({Role.CASHIER}),
     "fee.waive": frozenset({Role.AREA_ADMIN}),
     "fee.reconcile": frozenset({Role.AREA_ADMIN, Role.CASHIER, Role.AUDITOR}),
+    # Consultation (SIL arts. 4, 74): employers and individuals ask, free of
+    # charge; consultants answer and publish to the knowledge base; an asker
+    # may withdraw a question not yet published.
+    "question.ask": frozenset({Role.INDIVIDUAL, Role.EMPLOYER}),
+    "question.answer": frozenset({Role.CONSULTANT, Role.MINISTRY_ADMIN}),
+    "question.publish": frozenset({Role.CONSULTANT, Role.MINISTRY_ADMIN}),
+    "question.withdraw": frozenset(
+        {Role.CONSULTANT, Role.MINISTRY_ADMIN, Role.INDIVIDUAL, Role.EMPLOYER}
+    ),
+    # Emergency plans: read-only maintenance mode, backups and restores.
+    "emergency.manage": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN}),
+    # Approval of an issuing area (DOMAIN.md §2): the area applies with its
+    # documents and evidence and records its emergency drills; the ministry
+    # decides, sets extra conditions and sees every area's figures.
+    "approval.apply": frozenset({Role.AREA_ADMIN}),
+    "approval.read": frozenset({Role.AREA_ADMIN, Role.AUDITOR, Role.MINISTRY_ADMIN}),
+    "approval.decide": frozenset({Role.MINISTRY_ADMIN}),
+    "drill.record": frozenset({Role.AREA_ADMIN}),
+    # Staff, equipment and implementation plans (DOMAIN.md §2, conditions b and
+    # c): the area administrator keeps them; every member of the area's staff
+    # (auditors included) and the ministry read them.
+    "plans.read": AREA_STAFF | {Role.MINISTRY_ADMIN},
+    "plans.manage": frozenset({Role.AREA_ADMIN}),
+    "equipment.manage": frozenset({Role.AREA_ADMIN}),
+    "training.record": frozenset({Role.AREA_ADMIN}),
     "token.issue": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN}),
     "audit.read": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN, Role.AUDITOR}),
+    # Internal control (DOMAIN.md §2, condition d): the nightly chain checks,
+    # reconciliations and alerts are read by the area's auditors and
+    # administrator and the ministry; auditors handle the alerts and draw and
+    # check samples of staff actions; the nightly run is started by the area.
+    "control.read": frozenset({Role.AUDITOR, Role.AREA_ADMIN, Role.MINISTRY_ADMIN}),
+    "control.run": frozenset({Role.AUDITOR, Role.AREA_ADMIN}),
+    "alert.handle": frozenset({Role.AUDITOR}),
+    "sample.draw": frozenset({Role.AUDITOR}),
     # Roles whose work needs the full identity number on screen; everyone
     # else, and every list, sees it masked.
     "person.full_id": frozenset(

@@ -106,14 +106,24 @@ def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 def _register_routers() -> None:
     from shebao.api import (
         accounts,
+        approval,
         billing,
         card_fees,
         card_production,
         cards,
+        complaints,
+        consultation,
+        control,
         declarations,
         ecard,
+        employer_portal,
+        flexible,
+        jobs,
+        me,
         payments,
+        plans,
         registry,
+        statements,
     )
 
     for module in (
@@ -126,6 +136,16 @@ def _register_routers() -> None:
         billing,
         payments,
         accounts,
+        jobs,
+        flexible,
+        complaints,
+        consultation,
+        statements,
+        me,
+        employer_portal,
+        plans,
+        approval,
+        control,
     ):
         api.add_router("/", module.router)
 

@@ -169,45 +169,39 @@ def _run(command: list[str], env: dict[str, str]) -> None:
         )
 
 
+def _pg_conninfo(dbname: str) -> str:
+    """A libpq connection string to `dbname` on the server Django uses."""
+    from psycopg.conninfo import make_conninfo
+
+    db = connection.settings_dict
+    given = {
+        "host": db.get("HOST"),
+        "port": db.get("PORT"),
+        "user": db.get("USER"),
+        "password": db.get("PASSWORD"),
+    }
+    return make_conninfo(dbname=dbname, **{k: str(v) for k, v in given.items() if v})
+
+
 @contextmanager
 def _pg_scratch_database() -> Iterator[str]:
     """A temporary, empty PostgreSQL database on the same server; dropped afterwards."""
     import psycopg
 
     name = f"shebao_verify_{uuid.uuid4().hex[:12]}"
-    db = connection.settings_dict
-    server = {
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**{k: v for k, v in server.items() if v is not None}) as admin:
+    with psycopg.connect(_pg_conninfo("postgres"), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield name
     finally:
-        with psycopg.connect(**{k: v for k, v in server.items() if v is not None}) as admin:
+        with psycopg.connect(_pg_conninfo("postgres"), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _pg_contents(name: str) -> tuple[dict[str, int], dict[str, list[Any]]]:
     import psycopg
 
-    db = connection.settings_dict
-    params = {
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "dbname": name,
-    }
-    with (
-        psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as scratch,
-        scratch.cursor() as cursor,
-    ):
+    with psycopg.connect(_pg_conninfo(name)) as scratch, scratch.cursor() as cursor:
         return contents(cursor, "postgresql")
 
 

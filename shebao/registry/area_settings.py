@@ -181,12 +181,75 @@ CATALOGUE: dict[str, SettingSpec] = {
             Decimal("10000000"),
         ),
         SettingSpec(
+            "complaint_handling_days",
+            60,
+            int,
+            _("A complaint is to be handled within this many days of its receipt"),
+            1,
+            365,
+        ),
+        SettingSpec(
+            "approval_backup_max_age_days",
+            1,
+            int,
+            _("Approval check: a verified backup is at most this many days old"),
+            1,
+            30,
+        ),
+        SettingSpec(
+            "approval_drill_max_age_months",
+            6,
+            int,
+            _("Approval check: an emergency drill was done within this many months"),
+            1,
+            24,
+        ),
+        SettingSpec(
             "working_hours_start",
             "08:30",
             str,
             _("Start of working hours (HH:MM), for out-of-hours alerts"),
         ),
         SettingSpec("working_hours_end", "17:30", str, _("End of working hours (HH:MM)")),
+        SettingSpec(
+            "stock_handover_separation",
+            True,
+            bool,
+            _(
+                "Separation of duties: the officer who received a card into an outlet's stock "
+                "does not hand it over"
+            ),
+        ),
+        SettingSpec(
+            "working_days",
+            "1,2,3,4,5",
+            str,
+            _("Working days, ISO weekday numbers (1 = Monday), for out-of-hours alerts"),
+        ),
+        SettingSpec(
+            "alert_replacements",
+            2,
+            int,
+            _("Alert: this many replacement applications for one person in 12 months"),
+            2,
+            50,
+        ),
+        SettingSpec(
+            "alert_bulk_read_persons",
+            200,
+            int,
+            _("Alert: one staff member reads this many persons' records in an hour"),
+            10,
+            100000,
+        ),
+        SettingSpec(
+            "alert_backdated_months",
+            3,
+            int,
+            _("Alert: a wage declaration is corrected more than this many months back"),
+            0,
+            120,
+        ),
     ]
 }
 

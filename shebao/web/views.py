@@ -52,9 +52,9 @@ def _found(getter: Any, *args: Any, **kwargs: Any) -> Any:
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if user.role == Role.INDIVIDUAL and user.person_id:
-        return redirect("web:person", person_id=user.person_id)
+        return redirect("web:my_home")
     if user.role == Role.EMPLOYER and user.employer_id:
-        return redirect("web:employer", employer_id=user.employer_id)
+        return redirect("web:employer_home")
     areas = selectors.areas_for(user).annotate(
         outlet_count=Count("outlets", distinct=True),
     )

@@ -291,7 +291,7 @@ def test_a_person_month_lowered_twice_is_taken_back_twice(
     # Both reversals point to the entry they correct, and together stay within it.
     first, second = AccountEntry.objects.filter(kind="reversal").order_by("pk")
     assert first.reverses_id == second.reverses_id
-    assert first.reverses.amount_cents == 72_000
+    assert first.reverses is not None and first.reverses.amount_cents == 72_000
     assert PersonalAccount.objects.get(person=person).balance_cents == 38_400
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from django.db.models import Field
 from django.test import Client
 from django.urls import reverse
 
@@ -51,7 +52,7 @@ def policy(officer, area):
 def form_data(area_code: str, valid_from: str, **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"area": area_code, "valid_from": valid_from, "note": ""}
     for name in POLICY_FIELDS:  # every figure of the policy at its default
-        field = Policy._meta.get_field(name)
+        field = cast(Field, Policy._meta.get_field(name))
         if field.has_default():
             data[name] = str(field.get_default())
     data["average_monthly_wage"] = "9000"
@@ -113,6 +114,7 @@ def test_an_unused_policy_is_corrected_in_place_and_audited(officer, policy, are
         "0.065"
     )
     event = AuditEvent.objects.get(action="policy.correct")
+    assert event.before is not None
     assert event.before["rates"]["medical"][0] == "0.06000"
 
 

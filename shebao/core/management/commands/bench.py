@@ -1,14 +1,27 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
+from types import ModuleType
 from typing import Any
 
-from django.apps import apps
+from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from shebao.core.bench import Measurement
+
+
+def bench_modules(config: AppConfig) -> list[ModuleType]:
+    """An app's `bench` module and its `bench_*` modules that define `workloads()`."""
+    names = sorted(
+        found.name
+        for found in pkgutil.iter_modules(config.module.__path__)  # type: ignore[union-attr]
+        if found.name == "bench" or found.name.startswith("bench_")
+    )
+    modules = [importlib.import_module(f"{config.name}.{name}") for name in names]
+    return [module for module in modules if hasattr(module, "workloads")]
 
 
 class Command(BaseCommand):
@@ -34,23 +47,19 @@ class Command(BaseCommand):
             connection.settings_dict["TEST"]["NAME"] = str(settings.VAR_DIR / "bench.sqlite3")
         creation = connection.creation
         original = connection.settings_dict["NAME"]
-        creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+        # No serialized copy: nothing here rolls back to the initial data.
+        creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
         try:
             self.stdout.write(f"engine: {connection.vendor}")
             for config in apps.get_app_configs():
                 if not config.name.startswith("shebao."):
                     continue
-                try:
-                    module = importlib.import_module(f"{config.name}.bench")
-                except ModuleNotFoundError:
-                    continue
-                if not hasattr(module, "workloads"):
-                    continue
-                for workload in module.workloads(options["scale"], connection.vendor):
-                    name = getattr(workload, "func", workload).__name__
-                    if options["only"] and options["only"] not in name:
-                        continue
-                    measurement: Measurement = workload()
-                    self.stdout.write(measurement.line())
+                for module in bench_modules(config):
+                    for workload in module.workloads(options["scale"], connection.vendor):
+                        name = getattr(workload, "func", workload).__name__
+                        if options["only"] and options["only"] not in name:
+                            continue
+                        measurement: Measurement = workload()
+                        self.stdout.write(measurement.line())
         finally:
             creation.destroy_test_db(original, verbosity=0)

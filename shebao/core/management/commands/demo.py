@@ -80,6 +80,26 @@ class Command(BaseCommand):
             seed=options["seed"],
             stream=self.stderr,
         )
+        from shebao.complaints.demo import demo_complaints
+
+        demo_complaints(
+            area=result.area,
+            person_user=User.objects.get(username="person"),
+            officer=User.objects.get(username="contrib"),
+        )
+        from shebao.consultation.demo import demo_consultation
+
+        demo_consultation(
+            person_user=User.objects.get(username="person"),
+            employer_user=User.objects.get(username="employer"),
+        )
+        from shebao.plans.demo import demo_plans
+
+        demo_plans(
+            area=result.area,
+            admin=User.objects.get(username="areaadmin"),
+            officer=User.objects.get(username="cardofficer"),
+        )
         return result, cards
 
     def print_logins(self, logins: list[tuple[str, str, str]], url: str) -> None:
