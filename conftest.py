@@ -19,6 +19,9 @@ from shebao.accounts.services import token_issue, user_create
 from shebao.registry.identifiers import make_credit_code
 from shebao.registry.models import Area, Employer, Employment, Person
 
+# Browser tests (headless Chromium) may live beside any app's tests.
+pytest_plugins = ["shebao.web.tests.browser.fixtures"]
+
 PASSWORD = "correct horse battery staple"
 
 
@@ -38,8 +41,13 @@ def _test_settings(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> N
 
 @pytest.fixture
 def ministry(db: None) -> User:
-    return user_create(actor=None, username="ministry", password=PASSWORD,
-                       role=Role.MINISTRY_ADMIN, check_password=False)
+    return user_create(
+        actor=None,
+        username="ministry",
+        password=PASSWORD,
+        role=Role.MINISTRY_ADMIN,
+        check_password=False,
+    )
 
 
 @pytest.fixture
@@ -53,8 +61,15 @@ def other_area(db: None) -> Area:
 
 
 def make_user(username: str, role: str, area: Area, **binding: Any) -> User:
-    return user_create(actor=None, username=username, password=PASSWORD, role=role,
-                       area_code=area.code, check_password=False, **binding)
+    return user_create(
+        actor=None,
+        username=username,
+        password=PASSWORD,
+        role=role,
+        area_code=area.code,
+        check_password=False,
+        **binding,
+    )
 
 
 @pytest.fixture
@@ -85,23 +100,34 @@ def stranger(other_area: Area) -> User:
 @pytest.fixture
 def employer(area: Area) -> Employer:
     return Employer.objects.create(
-        area=area, credit_code=make_credit_code("320100", "MA1MXK7A0"), name="南京钟山科技有限公司",
-        established_on=dt.date(2015, 3, 1), registered_on=dt.date(2015, 3, 10),
+        area=area,
+        credit_code=make_credit_code("320100", "MA1MXK7A0"),
+        name="南京钟山科技有限公司",
+        established_on=dt.date(2015, 3, 1),
+        registered_on=dt.date(2015, 3, 10),
     )
 
 
 @pytest.fixture
 def person(area: Area) -> Person:
     return Person.objects.create(
-        area=area, id_number="320106198503023314", name="张伟", birth_date=dt.date(1985, 3, 2),
-        sex="M", registered_on=dt.date(2005, 1, 1), phone="13800000000",
+        area=area,
+        id_number="320106198503023314",
+        name="张伟",
+        birth_date=dt.date(1985, 3, 2),
+        sex="M",
+        registered_on=dt.date(2005, 1, 1),
+        phone="13800000000",
     )
 
 
 @pytest.fixture
 def employment(area: Area, person: Person, employer: Employer) -> Employment:
     return Employment.objects.create(
-        area=area, person=person, employer=employer, start_date=dt.date(2016, 5, 1),
+        area=area,
+        person=person,
+        employer=employer,
+        start_date=dt.date(2016, 5, 1),
         registered_on=dt.date(2016, 5, 10),
     )
 

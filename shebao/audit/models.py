@@ -29,6 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 NATIONAL_CHAIN = "000000"
 GENESIS_HASH = "0" * 64
@@ -195,7 +196,7 @@ class AlertKind(models.TextChoices):
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("alert status", "Open")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     DISMISSED = "dismissed", _("Dismissed")
 

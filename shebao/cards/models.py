@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CardState(models.TextChoices):
@@ -110,7 +111,7 @@ class ReplacementReason(models.TextChoices):
 
 
 class BatchStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("batch status", "Open")
     EXPORTED = "exported", _("Sent to the vendor")
     COMPLETED = "completed", _("Results imported")
 

@@ -94,7 +94,7 @@ FLAG_HELP: dict[str, Any] = {
     ),
     Flag.UNPAID: _("The month was billed to your employer and not paid by its due day."),
     Flag.ASSESSED: _(
-        "Your employer declared nothing for this month, so it was billed 110% of the month "
+        "Your employer declared nothing for this month, so it was billed 1.1 times the month "
         "before (SIL art. 62)."
     ),
     Flag.UNDECLARED: _(

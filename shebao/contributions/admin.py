@@ -60,7 +60,7 @@ def _rate_field(label: Any) -> forms.DecimalField:
         decimal_places=5,
         min_value=0,
         max_value=Decimal("0.99999"),
-        help_text=_("A fraction: 8% is 0.08"),
+        help_text=_("A fraction: 0.08 means 8 percent"),
     )
 
 

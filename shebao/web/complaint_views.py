@@ -534,7 +534,7 @@ class QueueForm(forms.Form):
         label=gettext_lazy("Status"),
         required=False,
         choices=[
-            ("open", gettext_lazy("Open")),
+            ("open", pgettext_lazy("complaint filter", "Open")),
             ("", gettext_lazy("All")),
             *ComplaintStatus.choices,
         ],

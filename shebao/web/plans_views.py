@@ -25,7 +25,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from shebao.accounts.models import User
 from shebao.accounts.roles import Role, can
@@ -518,7 +518,7 @@ def counter_new(request: HttpRequest) -> HttpResponse:
 
 class CounterChangeForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=CounterKind.choices)
-    active = forms.BooleanField(label=gettext_lazy("Open"), required=False)
+    active = forms.BooleanField(label=pgettext_lazy("counter", "Open"), required=False)
 
 
 @login_required

@@ -8,15 +8,15 @@ import pytest
 
 from shebao.complaints.models import Complaint
 from shebao.complaints.testing import OCTOBER, bill, contributions_officer, declare
-from shebao.web.tests.browser.conftest import browser, desk, phone, shot, sign_in  # noqa: F401
+from shebao.web.tests.browser.fixtures import shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery staple"  # conftest.PASSWORD
 
 
 def test_a_person_complains_about_an_unpaid_month_and_the_officer_handles_it(
-    phone,  # noqa: F811
-    desk,  # noqa: F811
+    phone,
+    desk,
     individual,
     person,
     employer,

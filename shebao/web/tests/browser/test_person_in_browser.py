@@ -6,7 +6,7 @@ import pytest
 
 from shebao.cards.models import CardState
 from shebao.cards.testing import make_card
-from shebao.web.tests.browser.conftest import shot, sign_in
+from shebao.web.tests.browser.fixtures import shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery staple"  # conftest.PASSWORD
