@@ -1,18 +1,23 @@
-"""Declaration uploads: row by row, nothing accepted lost, re-uploads idempotent."""
+"""Declaration uploads: row by row, nothing accepted lost, re-uploads idempotent,
+memory flat however long the file."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import tracemalloc
 from decimal import Decimal
 
 import pytest
 from django.utils import translation
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shebao.audit.models import AuditEvent
 from shebao.contributions import declarations
 from shebao.contributions.models import DeclarationLine, LineKind
 from shebao.core.errors import Conflict, Forbidden, InvalidInput
+from shebao.registry.identifiers import make_identity_number, parse_identity_number
 from shebao.registry.models import Employment, Person
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +175,228 @@ def test_a_future_month_is_refused(employer_user, employer, staff):
             filename="x.csv",
         )
     assert caught.value.code == "period_future"
+
+
+# --- files larger than a chunk, memory, the fast checks ------------------------
+
+
+def staff_of(area, employer, count: int) -> list[str]:
+    """`count` more employees of `employer` since 2020; their identity numbers."""
+    numbers = [
+        make_identity_number("320106", dt.date(1970, 1, 1) + dt.timedelta(days=n // 500), n % 500)
+        for n in range(count)
+    ]
+    Person.objects.bulk_create(
+        Person(
+            area=area,
+            id_number=number,
+            name=f"职工{n}",
+            birth_date=dt.date(1970, 1, 1) + dt.timedelta(days=n // 500),
+            sex="M" if n % 2 else "F",
+            registered_on=dt.date(2010, 1, 1),
+        )
+        for n, number in enumerate(numbers)
+    )
+    persons = Person.objects.filter(id_number__in=numbers).values_list("pk", flat=True)
+    Employment.objects.bulk_create(
+        Employment(
+            area=area,
+            person_id=pk,
+            employer=employer,
+            start_date=dt.date(2020, 1, 1),
+            registered_on=dt.date(2020, 1, 5),
+        )
+        for pk in persons
+    )
+    return numbers
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 3 rows, loaded into the staging table 2 at a time."""
+    monkeypatch.setattr(declarations, "CHUNK", 3)
+    monkeypatch.setattr(declarations, "LOAD_BATCH", 2)
+
+
+def test_a_file_of_several_chunks_finds_duplicates_across_chunks(
+    employer_user, employer, staff, small_chunks
+):
+    progress = []
+    data = csv_file(
+        "320106198503023314,张伟,9000",  # line 2
+        "11010519491231002X,李秀英,8000",  # line 3
+        "440305199001010018,王强,5000",  # line 4: not registered
+        "110105194912310021,李秀英,8000",  # line 5: wrong check character
+        "",  # line 6: blank
+        "320106198503023314,张伟,9100",  # line 7: duplicate of line 2, next chunk
+        "11010519491231002x,李秀英,8000",  # line 8: duplicate of line 3
+        "440305199001010018,王强,5000",  # line 9: duplicate of line 4 (itself refused)
+    )
+    with translation.override("en"):
+        result = declarations.declaration_import(
+            actor=employer_user,
+            employer=employer,
+            period=MONTH,
+            stream=data,
+            filename="october.csv",
+            on_progress=lambda upload: progress.append(upload.rows_read),
+        )
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (7, 2, 5)
+    assert [(e["line"], e["code"]) for e in result.errors] == [
+        (4, "person_unknown"),
+        (5, "id_number_check"),
+        (7, "duplicate_row"),
+        (8, "duplicate_row"),
+        (9, "duplicate_row"),
+    ]
+    assert "line 2" in result.errors[2]["message"]
+    assert "line 3" in result.errors[3]["message"]
+    assert "line 4" in result.errors[4]["message"]
+    assert result.errors[3]["id_number"] == "1101**********002X"
+    assert progress == [3, 6, 7]  # after each full chunk, then when done
+    assert sorted(DeclarationLine.objects.values_list("wage", flat=True)) == [
+        Decimal("8000.00"),
+        Decimal("9000.00"),
+    ]
+    chunks = AuditEvent.objects.filter(action="declaration.import_chunk").order_by("seq")
+    assert [(e.after or {}).get("accepted") for e in chunks] == [2]  # the other chunks add none
+
+
+def test_a_second_upload_across_chunks_is_unchanged_or_refused_row_by_row(
+    employer_user, area, employer, small_chunks
+):
+    numbers = staff_of(area, employer, 7)
+    rows = [f"{number},职工,{5000 + n}" for n, number in enumerate(numbers)]
+    first = upload(employer_user, employer, csv_file(*rows))
+    rows[5] = f"{numbers[5]},职工,6000.10"
+    second = upload(employer_user, employer, csv_file(*rows))
+    assert (first.rows_accepted, first.rows_unchanged) == (7, 0)
+    assert (second.rows_accepted, second.rows_unchanged, second.rows_rejected) == (0, 6, 1)
+    assert [(e["line"], e["field"], e["code"]) for e in second.errors] == [
+        (7, "wage", "already_declared")
+    ]
+    with translation.override("en"):
+        third = upload(employer_user, employer, csv_file(rows[5]))
+    assert third.errors[0]["message"].startswith("5005.00 was already declared for 2026-10")
+    assert DeclarationLine.objects.count() == 7
+
+
+def test_only_the_first_errors_are_kept_but_all_are_counted(
+    employer_user, employer, staff, small_chunks, monkeypatch
+):
+    monkeypatch.setattr(declarations, "MAX_ERRORS", 3)
+    data = csv_file(
+        "440305199001010018,王强,5000",  # 2: not registered
+        "320106198503023314,张伟,-5",  # 3: wage
+        "320106198503023314,张伟,9000",  # 4
+        "320106198503023314,张伟,9000",  # 5: duplicate
+        "320106198503023314,张伟,9000",  # 6: duplicate
+        "abc,x,1",  # 7: identity number
+    )
+    result = upload(employer_user, employer, data)
+    assert (result.rows_read, result.rows_accepted, result.rows_rejected) == (6, 1, 5)
+    assert [(e["line"], e["code"]) for e in result.errors] == [
+        (2, "person_unknown"),
+        (3, "wage_range"),
+        (5, "duplicate_row"),
+    ]
+
+
+def _peak_memory(actor, employer, numbers: list[str], period: dt.date) -> int:
+    text = "\n".join(["身份证号码,姓名,月工资", *(f"{n},职工,8000.50" for n in numbers)])
+    data = io.BytesIO(text.encode())
+    tracemalloc.start()
+    try:
+        result = declarations.declaration_import(
+            actor=actor, employer=employer, period=period, stream=data, filename="m.csv"
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.rows_accepted == len(numbers)
+    return peak
+
+
+def test_memory_does_not_grow_with_the_file(employer_user, area, employer, monkeypatch):
+    monkeypatch.setattr(declarations, "CHUNK", 500)
+    monkeypatch.setattr(declarations, "LOAD_BATCH", 100)
+    numbers = staff_of(area, employer, 8000)
+    _peak_memory(employer_user, employer, numbers[:100], dt.date(2026, 7, 1))  # warm caches
+    small = _peak_memory(employer_user, employer, numbers[:2000], dt.date(2026, 8, 1))
+    large = _peak_memory(employer_user, employer, numbers, dt.date(2026, 9, 1))
+    # Remembering the numbers seen in Python would cost over 100 bytes a row;
+    # what is left is the database driver's cache of statements (savepoints).
+    assert large - small < 8 * (len(numbers) - 2000), (small, large)
+
+
+def test_a_single_line_is_judged_by_the_same_rules(employer_user, employer, staff):
+    line = declarations.declaration_declare(
+        actor=employer_user, employer=employer, person=staff[0], period=MONTH, wage="9000"
+    )
+    same = declarations.declaration_declare(
+        actor=employer_user, employer=employer, person=staff[0], period=MONTH, wage="9000.00"
+    )
+    assert same == line and line.wage == Decimal("9000.00")
+    with pytest.raises(Conflict) as caught:
+        declarations.declaration_declare(
+            actor=employer_user, employer=employer, person=staff[0], period=MONTH, wage="9001"
+        )
+    assert (caught.value.code, caught.value.field) == ("already_declared", "wage")
+    Employment.objects.filter(person=staff[1]).update(end_date=dt.date(2026, 9, 30))
+    with pytest.raises(Conflict) as caught:
+        declarations.declaration_declare(
+            actor=employer_user, employer=employer, person=staff[1], period=MONTH, wage="1"
+        )
+    assert caught.value.code == "not_employed"
+    assert AuditEvent.objects.filter(action="declaration.declare").count() == 1
+
+
+identity_numbers = st.builds(
+    make_identity_number,
+    st.sampled_from(["110105", "320106", "440305", "320200", "999999", "110100"]),
+    st.dates(dt.date(1870, 1, 1), dt.date(2099, 12, 31)),
+    st.integers(0, 999),
+)
+
+
+def _edits(number: str) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.just(number),
+        st.just(number.lower()),
+        st.just(f" {number} "),
+        st.just(number[:17]),
+        st.integers(0, 17).flatmap(
+            lambda i: st.sampled_from("0123456789Xx ١").map(
+                lambda c: number[:i] + c + number[i + 1 :]
+            )
+        ),
+    )
+
+
+@given(identity_numbers.flatmap(_edits))
+def test_the_fast_identity_check_accepts_only_what_the_full_check_accepts(text):
+    fast = declarations.IdentityNumbers().accept(text)
+    try:
+        expected = parse_identity_number(text).number
+    except InvalidInput:
+        expected = None
+    # The slow path takes the rest: spaces inside the number, non-ASCII digits.
+    plain = text.strip()
+    assert fast == expected or (fast is None and not (plain.isascii() and plain.isalnum()))
+
+
+@given(
+    st.one_of(
+        st.decimals(min_value=-10, max_value=10**9, places=3).map(str),
+        st.integers(-5, 10**9),
+        st.from_regex(r"\A[ 0-9.,٣+-]{0,12}\Z"),
+        st.floats(0, 1e6, allow_nan=False).map(lambda f: round(f, 2)),
+    )
+)
+def test_the_fast_wage_check_agrees_with_the_full_one(value):
+    fast = declarations.wage_cents_fast(value)
+    try:
+        expected = int(declarations._parse_wage(value) * 100)
+    except InvalidInput:
+        expected = None
+    assert fast is None or fast == expected
