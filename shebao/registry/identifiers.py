@@ -62,6 +62,9 @@ def division_name(code: str) -> str:
     return f"{parts.get('province', '')}{county}" if county else ""
 
 
+ASCII_DIGITS = frozenset("0123456789")
+
+
 def parse_identity_number(value: str, *, field: str = "id_number") -> IdentityNumber:
     """Validate a resident identity number per GB 11643-1999 and return its parts.
 
@@ -78,7 +81,7 @@ def parse_identity_number(value: str, *, field: str = "id_number") -> IdentityNu
             params={"length": len(number)},
         )
     for position, char in enumerate(number[:17], start=1):
-        if not char.isdigit():
+        if char not in ASCII_DIGITS:  # str.isdigit() would pass ² and Arabic-Indic digits
             raise InvalidInput(
                 _(
                     "Identity number character %(position)d is %(char)s; the first 17 must be digits."
@@ -87,7 +90,7 @@ def parse_identity_number(value: str, *, field: str = "id_number") -> IdentityNu
                 field=field,
                 params={"position": position, "char": char},
             )
-    if not (number[17].isdigit() or number[17] == "X"):
+    if not (number[17] in ASCII_DIGITS or number[17] == "X"):
         raise InvalidInput(
             _("Identity number check character is %(char)s; it must be a digit or X."),
             code="id_number_format",

@@ -184,3 +184,11 @@ def test_every_single_character_change_of_a_credit_code_fails(code, position, ch
     changed = code[:position] + char + code[position + 1 :]
     with pytest.raises(InvalidInput):
         normalize_credit_code(changed)
+
+
+@pytest.mark.parametrize("odd", ["²", "٣", "３"])
+def test_it_refuses_digits_that_are_not_ascii_at_the_character(odd):
+    with pytest.raises(InvalidInput) as refused:
+        parse_identity_number("3201061985030233" + odd + "4")
+    assert refused.value.code == "id_number_format"
+    assert refused.value.params["position"] == 17
