@@ -5,9 +5,10 @@ The area's persons work for employers of 500 each; October to December of
 last year are declared and billed (the real billing run), October and November
 paid (the real payment service, which credits the pension accounts), December
 not. The batch then gathers, signs and stores every person's statement of the
-year, in chunks, as `shebao statements` does; PDFs are not made (they are
-rendered on download). The baseline writes as many statement rows, each with
-the same content, in one INSERT … SELECT.
+year, in chunks whose records are read together (`inquiry.batch`), as
+`shebao statements` does; PDFs are not made (they are rendered on download).
+The baseline writes as many statement rows, each with the same content, in
+one INSERT … SELECT.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from shebao.cards.ecard import _signing_key
 from shebao.cards.models import AreaSigningKey
 from shebao.core.errors import Forbidden, InvalidInput, NotFound
 from shebao.core.progress import Progress
+from shebao.inquiry.batch import chunk_statements
 from shebao.inquiry.models import BatchStatus, Statement, StatementBatch, StatementKind
 from shebao.inquiry.statements import (
     DEFAULT_SHARED,
@@ -258,20 +259,16 @@ def _batch_chunk(
     area = batch.area
     now = timezone.now()
     # Gathered before the transaction: only the writes hold the lock.
-    drafts = [
-        _draft(
-            person,
-            area=area,
-            kind=StatementKind.YEARLY,
-            year=batch.year,
-            as_of=as_of,
-            key=key,
-            actor=actor,
-            now=now,
-            batch=batch,
-        )
-        for person in Person.objects.filter(pk__in=keys).order_by("pk")
-    ]
+    drafts = chunk_statements(
+        list(Person.objects.filter(pk__in=keys).order_by("pk")),
+        area=area,
+        year=batch.year,
+        as_of=as_of,
+        key=key,
+        actor=actor,
+        now=now,
+        batch=batch,
+    )
     with transaction.atomic():
         # One writer per batch at a time: a second run waits here, then skips
         # the persons this one made statements for.

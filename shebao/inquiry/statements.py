@@ -19,6 +19,10 @@ elsewhere and nothing is computed twice:
   and the longest unemployment benefit (`rules.unemployment_benefit_months`);
 - the registration data of the person and of the employers of the year.
 
+The yearly batch reads the same records for a chunk of persons at once
+(`inquiry.batch`) and builds each statement with the same functions
+(`assemble`), so its content is byte for byte the one made here.
+
 The records are read as the holder reads them (`_as_holder`): a statement is
 the holder's own record, sent to them (SIL art. 74), so producing one is not a
 third party's look at it; a member of staff who opens a statement is logged
@@ -33,10 +37,12 @@ their SHA-256.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -81,7 +87,8 @@ DEFAULT_SHARED = ["totals"]
 
 
 def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    # 80 random bits are 16 characters of base32, without padding.
+    return base64.b32encode(secrets.token_bytes(CODE_LENGTH * 5 // 8)).decode("ascii")
 
 
 def normalize_code(text: str) -> str:
@@ -113,7 +120,12 @@ CENT = Decimal("0.01")
 
 
 def _yuan(cents: int) -> str:
-    return str((Decimal(cents) / 100).quantize(CENT))
+    """`72000` → "720.00", `-5` → "-0.05" (what `(cents / 100).quantize(CENT)` reads;
+    on integers without Decimal: the batch writes tens of them a statement)."""
+    if not isinstance(cents, int):
+        return str((Decimal(cents) / 100).quantize(CENT))
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
 
 
 def _amount(value: Decimal) -> str:
@@ -121,7 +133,7 @@ def _amount(value: Decimal) -> str:
 
 
 def _month(day: dt.date) -> str:
-    return f"{day:%Y-%m}"
+    return f"{day.year:04d}-{day.month:02d}"
 
 
 # --- gathering -----------------------------------------------------------------------
@@ -147,23 +159,44 @@ def _registration(person: Person, first: dt.date, last: dt.date) -> list[dict[st
     rows = (
         Employment.objects.filter(area_id=person.area_id, person=person, start_date__lte=last)
         .exclude(end_date__lt=first)
-        .select_related("employer")
         .order_by("start_date", "pk")
     )
-    return [
-        {
-            "employer": {
-                "name": row.employer.name,
-                "credit_code": row.employer.credit_code,
-                "registered_on": row.employer.registered_on.isoformat(),
-            },
-            "start_date": row.start_date.isoformat(),
-            "end_date": row.end_date.isoformat() if row.end_date else None,
-            "registered_on": row.registered_on.isoformat(),
-            "late_registration": row.late_registration,
-        }
-        for row in rows
-    ]
+    return [employment_row(*row) for row in rows.values_list(*EMPLOYMENT_FIELDS)]
+
+
+EMPLOYMENT_FIELDS = (
+    "employer__name",
+    "employer__credit_code",
+    "employer__registered_on",
+    "start_date",
+    "end_date",
+    "registered_on",
+    "late_registration",
+)
+
+
+def employment_row(
+    name: str,
+    credit_code: str,
+    employer_registered_on: dt.date,
+    start_date: dt.date,
+    end_date: dt.date | None,
+    registered_on: dt.date,
+    late_registration: bool,
+) -> dict[str, Any]:
+    """One employment of the year (`EMPLOYMENT_FIELDS`) and its employer's registration
+    data."""
+    return {
+        "employer": {
+            "name": name,
+            "credit_code": credit_code,
+            "registered_on": employer_registered_on.isoformat(),
+        },
+        "start_date": start_date.isoformat(),
+        "end_date": end_date.isoformat() if end_date else None,
+        "registered_on": registered_on.isoformat(),
+        "late_registration": late_registration,
+    }
 
 
 def _months(history: list[HistoryMonth]) -> list[dict[str, Any]]:
@@ -259,20 +292,63 @@ def _eligibility(person: Person, history: History, as_of: dt.date) -> dict[str, 
 
 
 def _arrears(arrears: PersonArrears, own: flexible.FlexibleStatement | None) -> dict[str, Any]:
+    return arrears_section(
+        [
+            (
+                month.period,
+                month.employer.name,
+                sum(i.employer_cents for i in month.insurances),
+                sum(i.individual_cents for i in month.insurances),
+            )
+            for month in arrears.months
+        ],
+        flexible_due_cents=own.principal_due_cents if own else 0,
+        flexible_late_fee_cents=own.late_fee_due_cents if own else 0,
+    )
+
+
+def arrears_section(
+    months: list[tuple[dt.date, str, int, int]],
+    *,
+    flexible_due_cents: int,
+    flexible_late_fee_cents: int,
+) -> dict[str, Any]:
+    """The arrears: each unpaid month (month, employer, employer's and individual
+    shares), their sums, and what the person owes as a flexible worker."""
     return {
         "months": [
             {
-                "month": _month(month.period),
-                "employer": month.employer.name,
-                "employer_share": _yuan(sum(i.employer_cents for i in month.insurances)),
-                "individual_share": _yuan(sum(i.individual_cents for i in month.insurances)),
+                "month": _month(period),
+                "employer": employer,
+                "employer_share": _yuan(employer_cents),
+                "individual_share": _yuan(individual_cents),
             }
-            for month in arrears.months
+            for period, employer, employer_cents, individual_cents in months
         ],
-        "employer_share": _yuan(arrears.employer_cents),
-        "individual_share": _yuan(arrears.individual_cents),
-        "flexible_due": _yuan(own.principal_due_cents if own else 0),
-        "flexible_late_fee": _yuan(own.late_fee_due_cents if own else 0),
+        "employer_share": _yuan(sum(month[2] for month in months)),
+        "individual_share": _yuan(sum(month[3] for month in months)),
+        "flexible_due": _yuan(flexible_due_cents),
+        "flexible_late_fee": _yuan(flexible_late_fee_cents),
+    }
+
+
+def account_section(account: personal.AccountStatement, year: int) -> dict[str, Any]:
+    """The pension account: balance, what the year credited (its interest apart)."""
+    interest = sum(
+        (
+            entry.amount
+            for entry in account.entries
+            if entry.kind == AccountEntryKind.INTEREST and entry.year == year
+        ),
+        Decimal(0),
+    )
+    return {
+        "balance": _amount(account.balance),
+        "credited_in_year": _amount(account.credited_this_year),
+        "interest_in_year": _amount(interest),
+        "contributions_in_year": _amount(account.credited_this_year - interest),
+        "cumulative_contributions": _amount(account.cumulative_contributions),
+        "cumulative_interest": _amount(account.cumulative_interest),
     }
 
 
@@ -298,24 +374,53 @@ def statement_content(
         if any(payer.is_self for month in history.months for payer in month.payers)
         else None
     )
-    months = _months([month for month in history.months if month.period.year == year])
-    interest = sum(
-        (
-            entry.amount
-            for entry in account.entries
-            if entry.kind == AccountEntryKind.INTEREST and entry.year == year
+    return assemble(
+        person,
+        header=content_header(
+            area=area, kind=kind, year=year, as_of=as_of, key_id=key_id, issued_at=issued_at
         ),
-        Decimal(0),
+        code=code,
+        history=history,
+        account=account_section(account, year),
+        arrears=_arrears(arrears, own),
+        employments=_registration(person, dt.date(year, 1, 1), dt.date(year, 12, 31)),
     )
+
+
+def content_header(
+    *, area: Area, kind: str, year: int, as_of: dt.date, key_id: str, issued_at: dt.datetime
+) -> dict[str, Any]:
+    """What every statement of one run has in common (all but the code)."""
     return {
         "version": CONTENT_VERSION,
-        "code": code,
         "key": key_id,
         "kind": kind,
         "year": year,
         "as_of": as_of.isoformat(),
         "issued_at": timezone.localtime(issued_at).isoformat(timespec="seconds"),
         "area": {"code": area.code, "name": area.name},
+    }
+
+
+def assemble(
+    person: Person,
+    *,
+    header: dict[str, Any],
+    code: str,
+    history: History,
+    account: dict[str, Any],
+    arrears: dict[str, Any],
+    employments: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The content from the person's records as gathered: their whole `history` as of
+    the header's day, the `account`, `arrears` and `employments` sections."""
+    year = header["year"]
+    as_of = dt.date.fromisoformat(header["as_of"])
+    months = _months([month for month in history.months if month.period.year == year])
+    return {
+        **header,
+        "area": dict(header["area"]),
+        "code": code,
         "person": {
             "name": person.name,
             "id_number": person.id_number,
@@ -324,19 +429,12 @@ def statement_content(
             "status": person.status,
             "registered_on": person.registered_on.isoformat(),
         },
-        "employments": _registration(person, dt.date(year, 1, 1), dt.date(year, 12, 31)),
+        "employments": employments,
         "months": months,
         "totals": _totals(months, history.paid_months(Insurance.PENSION)),
-        "arrears": _arrears(arrears, own),
+        "arrears": arrears,
         "insurances": _insurances(history, year),
-        "account": {
-            "balance": _amount(account.balance),
-            "credited_in_year": _amount(account.credited_this_year),
-            "interest_in_year": _amount(interest),
-            "contributions_in_year": _amount(account.credited_this_year - interest),
-            "cumulative_contributions": _amount(account.cumulative_contributions),
-            "cumulative_interest": _amount(account.cumulative_interest),
-        },
+        "account": account,
         "eligibility": _eligibility(person, history, as_of),
     }
 
@@ -353,8 +451,13 @@ def digest_of(canonical: str) -> str:
 
 
 def sign(key: AreaSigningKey, canonical: str) -> bytes:
+    return signer(key)(canonical)
+
+
+def signer(key: AreaSigningKey) -> Callable[[str], bytes]:
+    """Signs canonical text with the area's key, loaded once for many statements."""
     private = Ed25519PrivateKey.from_private_bytes(bytes(key.private_key))
-    return private.sign(canonical.encode("utf-8"))
+    return lambda canonical: private.sign(canonical.encode("utf-8"))
 
 
 def signature_valid(public_key: bytes, canonical: str, signature: bytes) -> bool:

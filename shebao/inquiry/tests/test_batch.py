@@ -15,6 +15,7 @@ from conftest import make_user
 from shebao.accounts.roles import Role
 from shebao.audit.models import AuditEvent
 from shebao.core.errors import Forbidden, InvalidInput
+from shebao.inquiry import batch as batch_module
 from shebao.inquiry import services, statements
 from shebao.inquiry.models import BatchStatus, Statement, StatementBatch, StatementKind
 from shebao.registry.identifiers import make_identity_number
@@ -102,7 +103,7 @@ def test_an_interrupted_batch_keeps_its_chunks_and_the_next_run_completes_it(
     area, officer, monkeypatch
 ):
     persons(area)
-    real = services.statement_content
+    real = batch_module.assemble
     made: list[int] = []
 
     def failing(person, **kwargs):
@@ -111,7 +112,7 @@ def test_an_interrupted_batch_keeps_its_chunks_and_the_next_run_completes_it(
         made.append(person.pk)
         return real(person, **kwargs)
 
-    monkeypatch.setattr(services, "statement_content", failing)
+    monkeypatch.setattr(batch_module, "assemble", failing)
     with pytest.raises(RuntimeError):
         services.statement_batch_run(actor=officer, area=area, year=2025, chunk_size=2)
     batch = StatementBatch.objects.get()
@@ -119,7 +120,7 @@ def test_an_interrupted_batch_keeps_its_chunks_and_the_next_run_completes_it(
     assert "switched off" in batch.error and batch.finished_at is not None
     assert yearly(area).count() == 4  # two chunks committed, the third rolled back
 
-    monkeypatch.setattr(services, "statement_content", real)
+    monkeypatch.setattr(batch_module, "assemble", real)
     resumed = services.statement_batch_run(actor=officer, area=area, year=2025, chunk_size=2)
     assert resumed.pk == batch.pk
     assert (resumed.status, resumed.done, resumed.total) == (BatchStatus.DONE, PERSONS, PERSONS)
