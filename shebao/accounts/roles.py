@@ -120,6 +120,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     # Emergency plans: read-only maintenance mode, backups and restores.
     "emergency.manage": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN}),
+    # Auditors see whether backups are made and verified (internal control).
+    "emergency.read": frozenset({Role.MINISTRY_ADMIN, Role.AREA_ADMIN, Role.AUDITOR}),
     # Approval of an issuing area (DOMAIN.md §2): the area applies with its
     # documents and evidence and records its emergency drills; the ministry
     # decides, sets extra conditions and sees every area's figures.

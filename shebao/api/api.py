@@ -116,6 +116,7 @@ def _register_routers() -> None:
         control,
         declarations,
         ecard,
+        emergency,
         employer_portal,
         flexible,
         jobs,
@@ -146,6 +147,7 @@ def _register_routers() -> None:
         plans,
         approval,
         control,
+        emergency,
     ):
         api.add_router("/", module.router)
 

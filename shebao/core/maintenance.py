@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +30,25 @@ ALLOWED_ACTIONS = frozenset(
         "emergency.read_only.enter",
         "emergency.read_only.leave",
         "emergency.backup",
+        "emergency.verify",
         "emergency.restore",
     }
 )
+
+# Set while the emergency plan's own background jobs (backing up, verifying,
+# restoring) are submitted and ended, so that their bookkeeping is recorded in
+# read-only mode too: those jobs are what the mode is for.
+_emergency_work: ContextVar[bool] = ContextVar("shebao_emergency_work", default=False)
+
+
+@contextmanager
+def emergency_work(active: bool = True) -> Iterator[None]:
+    token = _emergency_work.set(active)
+    try:
+        yield
+    finally:
+        _emergency_work.reset(token)
+
 
 _cache: tuple[Path | None, float, dict[str, Any] | None] = (None, -1.0, None)
 
@@ -75,7 +94,7 @@ def refusal() -> ReadOnlyMode:
 
 def check_writable(action: str = "") -> None:
     """Raise ReadOnlyMode when the system is read-only (but for the mode's own switches)."""
-    if action in ALLOWED_ACTIONS:
+    if action in ALLOWED_ACTIONS or _emergency_work.get():
         return
     if read_only_state() is not None:
         raise refusal()

@@ -12,7 +12,7 @@ from shebao.accounts.models import User
 from shebao.accounts.roles import require
 from shebao.audit.services import audit_record
 from shebao.core import maintenance
-from shebao.core.errors import Conflict, InvalidInput
+from shebao.core.errors import Conflict, InvalidInput, NotFound
 from shebao.core.text import required_text
 from shebao.emergency import backup
 
@@ -64,6 +64,52 @@ def backup_run(*, actor: User | None, to: Path | None = None) -> tuple[Path, bac
     path, manifest = backup.backup_create(to=to, verify=True)
     _record(actor, "emergency.backup", path, manifest)
     return path, manifest
+
+
+def backup_check(*, actor: User | None, path: Path) -> backup.Manifest:
+    """Verify a backup again (restore it into a scratch database); the result is audited."""
+    if actor is not None:
+        require(actor, "emergency.manage")
+    manifest = backup.backup_verify(path)
+    _record(actor, "emergency.verify", path, manifest)
+    return manifest
+
+
+def backup_find(name: str) -> Path:
+    """The backup called `name` in the backup directory; a name from a client is only
+    ever looked up in the directory's listing, never joined to a path."""
+    for path, _manifest in backup.backups():
+        if path.name == name:
+            return path
+    raise NotFound(
+        _("There is no backup called %(file)s in the backup directory."),
+        code="backup_not_found",
+        params={"file": name[:200]},
+    )
+
+
+def emergency_status() -> dict[str, Any]:
+    """Read-only state, the backups with their manifests, and the newest verified one's age."""
+    age = backup.backup_age()
+    return {
+        "read_only": maintenance.read_only_state(),
+        "backup_dir": str(backup.backup_dir()),
+        "backups": [
+            {
+                "file": path.name,
+                "created_at": manifest.created_at,
+                "engine": manifest.engine,
+                "size": manifest.size,
+                "sha256": manifest.sha256,
+                "verified_at": manifest.verified_at,
+                "verified": bool(manifest.verification.get("ok")),
+                "verification": manifest.verification,
+                "rows": sum(manifest.counts.values()),
+            }
+            for path, manifest in backup.backups()
+        ],
+        "latest_verified_age_seconds": int(age.total_seconds()) if age is not None else None,
+    }
 
 
 def restore_run(*, actor: User | None, path: Path) -> backup.Manifest:

@@ -51,6 +51,8 @@ class JobKind:
     check: Callable[[User, dict[str, Any], Files], str | None]
     subject: Callable[[Job], str] = field(default=lambda job: "")
     links: Callable[[Job], list[tuple[str, str]]] = field(default=lambda job: [])
+    # Submitted and ended while the system is read-only (the emergency plan's jobs).
+    while_read_only: bool = False
 
 
 KINDS: dict[str, JobKind] = {}

@@ -32,6 +32,7 @@ from shebao.accounts.models import User
 from shebao.accounts.roles import can
 from shebao.audit.services import audit_record, json_value
 from shebao.core.errors import DomainError, Forbidden, InvalidInput
+from shebao.core.maintenance import emergency_work
 from shebao.jobs.kinds import KINDS, Files, JobKind, files_delete, files_save
 from shebao.jobs.models import TRANSITIONS, Job, JobStatus
 
@@ -74,7 +75,7 @@ def job_submit(
         )
     files = files or {}
     area_code = spec.check(actor, params, files)
-    with transaction.atomic():
+    with transaction.atomic(), emergency_work(spec.while_read_only):
         job = Job.objects.create(
             area_id=area_code,
             kind=kind,
@@ -294,18 +295,22 @@ def _job_end(
         finished_at=now,
         heartbeat_at=now,
     )
+    spec = KINDS.get(job.kind)
     if ended:
-        audit_record(
-            actor=job.created_by,
-            action=f"job.{operation}",
-            subject=job,
-            area_code=job.area_id,
-            after={
-                "kind": job.kind,
-                "result": {k: json_value(v) for k, v in result.items() if not isinstance(v, list)},
-                "error": error.get("code", ""),
-            },
-        )
+        with emergency_work(bool(spec and spec.while_read_only)):
+            audit_record(
+                actor=job.created_by,
+                action=f"job.{operation}",
+                subject=job,
+                area_code=job.area_id,
+                after={
+                    "kind": job.kind,
+                    "result": {
+                        k: json_value(v) for k, v in result.items() if not isinstance(v, list)
+                    },
+                    "error": error.get("code", ""),
+                },
+            )
 
 
 # --- recovery -----------------------------------------------------------------------

@@ -33,8 +33,17 @@ class LanguageMiddleware(LocaleMiddleware):
 
 
 # What may still be posted in read-only mode: signing in and out (inquiry needs
-# a session), the language switch, and checking a document's genuineness.
-READ_ONLY_OPEN = ("/login/", "/logout/", "/i18n/", "/verify", "/api/v1/statements/verify")
+# a session), the language switch, and checking a document's genuineness; and
+# the emergency plan's page and API (leaving the mode, backing up, restoring).
+EMERGENCY_OPEN = ("/emergency/", "/api/v1/emergency")
+READ_ONLY_OPEN = (
+    "/login/",
+    "/logout/",
+    "/i18n/",
+    "/verify",
+    "/api/v1/statements/verify",
+    *EMERGENCY_OPEN,
+)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 

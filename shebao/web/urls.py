@@ -9,6 +9,7 @@ from shebao.web import (
     contribution_views,
     control_views,
     ecard_views,
+    emergency_views,
     employer_contrib_views,
     employer_portal_views,
     fee_views,
@@ -329,4 +330,23 @@ urlpatterns = [
     path("plans/staff/", plans_views.staff, name="plan_staff"),
     path("plans/<slug:kind>/", plans_views.plan_dashboard, name="plan"),
     path("plans/<slug:kind>/set/", plans_views.plan_set, name="plan_set"),
+    # The emergency plan: read-only mode, backups, restores (open in read-only mode).
+    path("emergency/", emergency_views.emergency, name="emergency"),
+    path("emergency/read-only/enter/", emergency_views.read_only_enter, name="emergency_read_only"),
+    path(
+        "emergency/read-only/leave/",
+        emergency_views.read_only_leave,
+        name="emergency_writable",
+    ),
+    path("emergency/backups/new/", emergency_views.backup_start, name="emergency_backup"),
+    path(
+        "emergency/backups/<str:name>/verify/",
+        emergency_views.backup_verify,
+        name="emergency_verify",
+    ),
+    path(
+        "emergency/backups/<str:name>/restore/",
+        emergency_views.backup_restore,
+        name="emergency_restore",
+    ),
 ]

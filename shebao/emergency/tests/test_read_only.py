@@ -21,10 +21,28 @@ from shebao.core.errors import Conflict, Forbidden, ReadOnlyMode
 from shebao.emergency.services import read_only_enter, read_only_leave
 from shebao.registry import services as registry
 from shebao.registry.models import Person
-from shebao.web.middleware import READ_ONLY_OPEN
+from shebao.web.middleware import EMERGENCY_OPEN, READ_ONLY_OPEN
 
 pytestmark = pytest.mark.django_db
 WRITES = ("post", "put", "patch", "delete")
+
+# The deliberate exceptions: the emergency plan's page and API must work while the
+# system is read-only (leaving the mode, backing up, verifying, restoring).
+EMERGENCY_PAGES = {
+    "/emergency/",
+    "/emergency/read-only/enter/",
+    "/emergency/read-only/leave/",
+    "/emergency/backups/new/",
+    "/emergency/backups/x/verify/",
+    "/emergency/backups/x/restore/",
+}
+EMERGENCY_API_WRITES = {
+    ("post", "/api/v1/emergency/read-only"),
+    ("delete", "/api/v1/emergency/read-only"),
+    ("post", "/api/v1/emergency/backups"),
+    ("post", "/api/v1/emergency/backups/1/verify"),
+    ("post", "/api/v1/emergency/backups/1/restore"),
+}
 
 
 @pytest.fixture
@@ -66,6 +84,17 @@ def chain_state() -> list[tuple[str, int]]:
     return sorted(AuditHead.objects.values_list("chain", "seq"))
 
 
+def test_the_only_open_writes_besides_signing_in_are_the_emergency_plans():
+    assert set(READ_ONLY_OPEN) - set(EMERGENCY_OPEN) == {
+        "/login/",
+        "/logout/",
+        "/i18n/",
+        "/verify",
+        "/api/v1/statements/verify",
+    }
+    assert EMERGENCY_OPEN == ("/emergency/", "/api/v1/emergency")
+
+
 def test_every_portal_and_admin_write_is_refused(area_admin, read_only):
     client = Client()
     client.force_login(area_admin)
@@ -73,14 +102,20 @@ def test_every_portal_and_admin_write_is_refused(area_admin, read_only):
     paths = sorted(set(every_path()))
     assert len(paths) > 80  # the walk found the whole URL conf, admin included
     checked = 0
+    allowed = set()
     for path in paths:
-        if path.startswith(READ_ONLY_OPEN) or path.startswith("/api/"):
+        if path.startswith("/api/"):
+            continue  # the next test walks the API's schema
+        if path.startswith(EMERGENCY_OPEN):
+            allowed.add(path)
+        if path.startswith(READ_ONLY_OPEN):
             continue
         # The portals' forms post; the other write methods meet the same refusal.
         response = client.post(path)
         assert response.status_code == 503, (path, response.status_code)
         checked += 1
     assert checked > 80
+    assert allowed == EMERGENCY_PAGES  # the exceptions are exactly the emergency plan's
     assert chain_state() == before  # nothing was recorded, so nothing was written
 
 
@@ -93,14 +128,19 @@ def test_every_api_write_is_refused_with_a_reason(area_admin):
     before = chain_state()
     writes = sorted(set(every_api_write()))
     assert len(writes) > 40
+    allowed = set()
     for method, path in writes:
-        full = "/api/v1" + path
+        full = path  # the schema's paths carry the API's prefix
+        assert full.startswith("/api/v1/"), full
+        if full.startswith(EMERGENCY_OPEN):
+            allowed.add((method, full))
         if full.startswith(READ_ONLY_OPEN):
             continue
         response = getattr(client, method)(full, data={}, content_type="application/json")
         assert response.status_code == 503, (method, full, response.status_code)
         assert response.json()["code"] == "read_only"
         assert "数据库恢复" in response.json()["message"]
+    assert allowed == EMERGENCY_API_WRITES  # the exceptions are exactly the emergency plan's
     assert chain_state() == before
     read_only_leave(actor=area_admin)
 
