@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.test import Client
 
 from shebao.accounts.models import User
@@ -37,6 +38,13 @@ def _test_settings(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> N
     # Argon2 is deliberately slow; tests create many users. The production
     # hasher is checked by its own test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _history_cache_cleared() -> None:
+    # Each test starts with an empty history cache (shebao/inquiry/cache.py): its
+    # keys hold row ids, which SQLite gives out again after a test's rollback.
+    caches["history"].clear()
 
 
 @pytest.fixture

@@ -232,6 +232,19 @@ JOBS_WORKERS = env_int("SHEBAO_JOBS_WORKERS", 2)
 JOBS_INLINE = env_bool("SHEBAO_JOBS_INLINE", False)
 JOBS_STALE_SECONDS = env_int("SHEBAO_JOBS_STALE_SECONDS", 300)
 
+# Caches: local memory of each process. `history` keeps the contribution
+# histories persons read on their own pages and through the API, each entry
+# checked against the records' version tokens (inquiry/cache.py), never stale.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "history": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "history",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": env_int("SHEBAO_HISTORY_CACHE_ENTRIES", 2000)},
+    },
+}
+
 # Personal rights record statements: the CJK font embedded in their PDFs (a
 # .ttf/.otf/.ttc path; empty: the first Debian font found, see inquiry/pdf.py),
 # the public address their QR codes point to (empty: the request's), and the

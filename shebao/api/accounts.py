@@ -86,6 +86,7 @@ class BillQuoteOut(Schema):
     principal: Decimal
     late_fee: Decimal
     lines: list[QuoteLineOut]
+    flexible: bool = Field(description="`bill` is the person's own month as a flexible worker")
 
 
 class QuoteOut(Schema):

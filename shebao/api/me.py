@@ -4,6 +4,11 @@ by year, their personal account and their pension estimate — free of charge.
 Only for an individual's session or token; every other caller is refused
 (anonymous 401, anyone else 403), and no person key is taken, so a person can
 only ever read their own.
+
+The history's JSON is kept in the history cache (`inquiry.cache`): a person's
+app asks for it again and again, and validating and rendering thousands of
+nested values each time costs far more than the one query that checks the
+kept answer is still that of the records.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
+from ninja.renderers import JSONRenderer
 
 from shebao.accounts.models import User
 from shebao.accounts.roles import Role
@@ -23,9 +29,19 @@ from shebao.api.registry import responses
 from shebao.contributions import personal
 from shebao.contributions.payments import money_of
 from shebao.core.errors import Forbidden
-from shebao.inquiry.history import HistoryMonth, InsuranceMonth, Payer, person_history_year
+from shebao.inquiry.cache import history_cached
+from shebao.inquiry.history import (
+    History,
+    HistoryMonth,
+    InsuranceMonth,
+    Payer,
+    person_history_year,
+)
 
 router = Router(tags=["me"])
+# The API's renderer (NinjaAPI's default), for the JSON kept in the cache.
+RENDERER = JSONRenderer()
+JSON_TYPE = f"{RENDERER.media_type}; charset={RENDERER.charset}"
 
 
 def person_of(request: HttpRequest) -> tuple[User, int]:
@@ -130,15 +146,24 @@ def _month(month: HistoryMonth) -> dict[str, Any]:
 )
 def contributions(request: HttpRequest, query: Query[HistoryQuery]) -> Any:
     user, person = person_of(request)
-    history = person_history_year(user, person, page=query.page)
-    return {
-        "year": history.year,
-        "years": history.years,
-        "page": query.page,
-        "pages": max(len(history.years), 1),
-        "count": len(history.months),
-        "items": [_month(m) for m in history.months],
-    }
+
+    def build() -> tuple[bytes, History]:
+        history = person_history_year(user, person, page=query.page)
+        shown = HistoryPage.model_validate(
+            {
+                "year": history.year,
+                "years": history.years,
+                "page": query.page,
+                "pages": max(len(history.years), 1),
+                "count": len(history.months),
+                "items": [_month(m) for m in history.months],
+            }
+        )
+        content = RENDERER.render(request, shown.model_dump(), response_status=200)
+        return content.encode(), history
+
+    content = history_cached(user, f"api:{query.page}", build)
+    return HttpResponse(content, content_type=JSON_TYPE)
 
 
 @router.get(

@@ -1,6 +1,7 @@
 """Payments of contributions and arrears: record a payment, import a bank file,
-list payments with their allocations, an employer's, an area's and a person's
-arrears with the late fee run until a day, and the arrears notice."""
+list payments with their allocations, apply an employer's credit, an
+employer's, an area's and a person's arrears with the late fee run until a
+day, and the arrears notice."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from shebao.api.files import uploaded_stream
 from shebao.api.paging import page_of, paginate
 from shebao.api.registry import PageQuery, actor, responses
 from shebao.contributions import payments
-from shebao.contributions.models import Payment, PaymentSource
+from shebao.contributions.models import Payment, PaymentAllocation, PaymentSource
 from shebao.contributions.payments import BillBalance, EmployerArrears, money_of
 from shebao.registry import selectors as registry_selectors
 
@@ -65,10 +66,27 @@ class PaymentOut(Schema):
 
 
 class AllocationOut(Schema):
+    id: int
     bill: int
     period: dt.date
-    principal: Decimal = Field(description="Contributions settled")
+    principal: Decimal = Field(
+        description="Contributions settled; negative for a release (given back)"
+    )
     late_fee: Decimal = Field(description="Late fee settled (SIL art. 86)")
+    release_of: int | None = Field(
+        description="A release: the allocation it gives back (its bill was lowered)"
+    )
+
+
+def _allocation_out(allocation: PaymentAllocation) -> dict[str, Any]:
+    return {
+        "id": allocation.pk,
+        "bill": allocation.bill_id,
+        "period": allocation.bill.period,
+        "principal": money_of(allocation.principal_cents),
+        "late_fee": money_of(allocation.late_fee_cents),
+        "release_of": allocation.release_of_id,
+    }
 
 
 class PaymentDetailOut(PaymentOut):
@@ -76,15 +94,22 @@ class PaymentDetailOut(PaymentOut):
 
     @staticmethod
     def resolve_allocations(obj: Payment) -> list[dict[str, Any]]:
-        return [
-            {
-                "bill": a.bill_id,
-                "period": a.bill.period,
-                "principal": money_of(a.principal_cents),
-                "late_fee": money_of(a.late_fee_cents),
-            }
-            for a in payments.payment_allocations(obj)
-        ]
+        return [_allocation_out(a) for a in payments.payment_allocations(obj)]
+
+
+class CreditAllocationOut(AllocationOut):
+    payment: int
+    bank_reference: str
+
+
+class CreditAppliedOut(Schema):
+    employer: int
+    releases: list[CreditAllocationOut] = Field(
+        description="Given back by bills a correction lowered after they were paid"
+    )
+    allocations: list[CreditAllocationOut] = Field(description="Credit allocated to open bills")
+    account_entries: int = Field(description="Personal-account entries made")
+    credit: Decimal = Field(description="Credit left today")
 
 
 class PaymentQuery(PageQuery):
@@ -271,6 +296,39 @@ def payment_list(request: HttpRequest, query: Query[PaymentQuery]) -> Any:
 )
 def payment_detail(request: HttpRequest, payment_id: int) -> Any:
     return payments.payment_get(actor(request), payment_id)
+
+
+@router.post(
+    "/employers/{employer_id}/credit/apply",
+    response=responses(200, CreditAppliedOut),
+    summary="Apply an employer's credit to its open bills (after releasing lowered bills)",
+)
+def credit_apply(request: HttpRequest, employer_id: int) -> Any:
+    user = actor(request)
+    employer = registry_selectors.employer_get(user, employer_id)
+    applied = payments.credit_apply(actor=user, employer=employer)
+    rows = PaymentAllocation.objects.filter(
+        pk__in=[a.pk for a in applied.releases + applied.allocations]
+    ).select_related("bill", "payment")
+    by_pk = {row.pk: row for row in rows}
+
+    def out(allocations: list[PaymentAllocation]) -> list[dict[str, Any]]:
+        return [
+            {
+                **_allocation_out(by_pk[a.pk]),
+                "payment": a.payment_id,
+                "bank_reference": by_pk[a.pk].payment.bank_reference,
+            }
+            for a in allocations
+        ]
+
+    return {
+        "employer": employer.pk,
+        "releases": out(applied.releases),
+        "allocations": out(applied.allocations),
+        "account_entries": len(applied.entries),
+        "credit": money_of(payments.employer_credit(user, employer, timezone.localdate())),
+    }
 
 
 # --- arrears -------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ scale on SQLite).
   measured in separate runs at two sizes and reported with the figures.
   Neither baseline does all the database work the import must do: the
   SQLite one does not read the file; neither looks anything up, and neither
-  writes into the declaration lines' table, whose indexes and foreign keys
-  (checked row by row by the database) cost more than the rest of the import.
+  writes into the declaration lines' table, whose four indexes cost more
+  than the rest of the import.
 
 The data — persons with valid identity numbers, employers, employments,
 declarations — is written with COPY (PostgreSQL) or executemany (SQLite) and

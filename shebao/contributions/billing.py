@@ -36,6 +36,7 @@ from shebao.contributions.payments import credit_apply_after_run
 from shebao.contributions.services import policy_for
 from shebao.core.dates import add_months
 from shebao.core.progress import Progress
+from shebao.inquiry.cache import history_changed
 from shebao.registry.models import Area
 
 T_BILL = Bill._meta.db_table
@@ -55,25 +56,25 @@ _BASES = """
                             WHERE reversal.reverses_id = line.id)) d
 """
 
+# Every insurance of the policy for each active declaration, and work injury at
+# the rate of the employer's risk class: one pass over the month's declarations.
 _TARGET_DECLARED = f"""
     INSERT INTO bill_target (employer_id, person_id, insurance, kind, base_cents,
                              employer_cents, individual_cents)
     SELECT b.employer_id, b.person_id, r.insurance, 'declared', b.base_cents,
            (b.base_cents * r.employer_units + 50000) / 100000,
            (b.base_cents * r.individual_units + 50000) / 100000
-    FROM ({_BASES}) b
-    CROSS JOIN (SELECT insurance,
-                       CAST(ROUND(employer_rate * 100000) AS BIGINT) AS employer_units,
-                       CAST(ROUND(individual_rate * 100000) AS BIGINT) AS individual_units
-                FROM contributions_policyrate WHERE policy_id = %(policy)s) r
-    UNION ALL
-    SELECT b.employer_id, b.person_id, 'work_injury', 'declared', b.base_cents,
-           (b.base_cents * w.units + 50000) / 100000, 0
-    FROM ({_BASES}) b
-    JOIN registry_employer e ON e.id = b.employer_id
-    JOIN (SELECT risk_class, CAST(ROUND(rate * 100000) AS BIGINT) AS units
-          FROM contributions_workinjuryrate WHERE policy_id = %(policy)s) w
-      ON w.risk_class = e.industry_risk_class
+    FROM (SELECT bases.employer_id, bases.person_id, bases.base_cents, e.industry_risk_class
+          FROM ({_BASES}) bases
+          LEFT JOIN registry_employer e ON e.id = bases.employer_id) b
+    JOIN (SELECT insurance, 0 AS risk_class,
+                 CAST(ROUND(employer_rate * 100000) AS BIGINT) AS employer_units,
+                 CAST(ROUND(individual_rate * 100000) AS BIGINT) AS individual_units
+          FROM contributions_policyrate WHERE policy_id = %(policy)s
+          UNION ALL
+          SELECT 'work_injury', risk_class, CAST(ROUND(rate * 100000) AS BIGINT), 0
+          FROM contributions_workinjuryrate WHERE policy_id = %(policy)s) r
+      ON r.risk_class = 0 OR r.risk_class = b.industry_risk_class
 """  # noqa: S608 - table names are constants; every value is a parameter
 
 # Art. 62: no declaration this month, billed last month → 110% of last month.
@@ -93,14 +94,25 @@ _TARGET_ASSESSED = f"""
                         AND d.employer_id = p.employer_id)
 """  # noqa: S608
 
+# What each employer's bill comes to once the run has added its lines: the
+# lines of a person-insurance-month always sum to the target, and lines no
+# longer in the target are brought to zero. One row per employer.
+_BILL_TOTALS = """
+    INSERT INTO bill_total (employer_id, employer_cents, individual_cents, declared)
+    SELECT employer_id, SUM(employer_cents), SUM(individual_cents),
+           MAX(CASE WHEN kind = 'declared' THEN 1 ELSE 0 END)
+    FROM bill_target GROUP BY employer_id
+"""
+
 _BILLS = f"""
     INSERT INTO {T_BILL} (area_id, employer_id, period, kind, employer_cents, individual_cents,
                           due_on, created_at)
-    SELECT %(area)s, t.employer_id, %(period)s, MIN(t.kind), 0, 0, %(due_on)s, %(now)s
-    FROM bill_target t
+    SELECT %(area)s, t.employer_id, %(period)s,
+           CASE WHEN t.declared = 1 THEN 'declared' ELSE 'assessed' END,
+           t.employer_cents, t.individual_cents, %(due_on)s, %(now)s
+    FROM bill_total t
     WHERE NOT EXISTS (SELECT 1 FROM {T_BILL} b WHERE b.area_id = %(area)s
                       AND b.employer_id = t.employer_id AND b.period = %(period)s)
-    GROUP BY t.employer_id
 """  # noqa: S608
 
 _BILLED = f"""
@@ -135,25 +147,36 @@ _DIFFERENCES = f"""
                       AND t.person_id = e.person_id AND t.insurance = e.insurance)
 """  # noqa: S608
 
-# A bill's lines are those of its area, employer and month (one bill each);
-# found through the lines' (area, period, employer, …) index, not by scanning
-# every line of the month once per bill.
-_OF_BILL = (
-    f"l.area_id = {T_BILL}.area_id AND l.period = {T_BILL}.period "
-    f"AND l.employer_id = {T_BILL}.employer_id"
-)
-
+# The month's bills that were there before the run and whose totals change
+# (an employer with nothing left to bill comes to zero); a bill becomes
+# "declared" once its employer's declaration arrived.
+_OF_BILL = f"t.employer_id = {T_BILL}.employer_id"
 _TOTALS = f"""
     UPDATE {T_BILL} SET
-        employer_cents = (SELECT COALESCE(SUM(l.employer_cents), 0) FROM {T_LINE} l
-                          WHERE {_OF_BILL}),
-        individual_cents = (SELECT COALESCE(SUM(l.individual_cents), 0) FROM {T_LINE} l
-                            WHERE {_OF_BILL}),
-        kind = CASE WHEN EXISTS (SELECT 1 FROM bill_target t
-                                 WHERE t.employer_id = {T_BILL}.employer_id
-                                   AND t.kind = 'declared') THEN 'declared' ELSE kind END
+        employer_cents = COALESCE((SELECT t.employer_cents FROM bill_total t WHERE {_OF_BILL}), 0),
+        individual_cents = COALESCE((SELECT t.individual_cents FROM bill_total t
+                                     WHERE {_OF_BILL}), 0),
+        kind = CASE WHEN EXISTS (SELECT 1 FROM bill_total t WHERE {_OF_BILL} AND t.declared = 1)
+                    THEN 'declared' ELSE kind END
     WHERE area_id = %(area)s AND period = %(period)s
+      AND (employer_cents <> COALESCE((SELECT t.employer_cents FROM bill_total t
+                                       WHERE {_OF_BILL}), 0)
+           OR individual_cents <> COALESCE((SELECT t.individual_cents FROM bill_total t
+                                            WHERE {_OF_BILL}), 0)
+           OR (kind <> 'declared' AND EXISTS (SELECT 1 FROM bill_total t
+                                              WHERE {_OF_BILL} AND t.declared = 1)))
 """  # noqa: S608
+
+
+# The run's work tables, private to its database session.
+_CREATE_WORK_TABLES = (
+    "CREATE TEMPORARY TABLE bill_target (employer_id BIGINT, person_id BIGINT, "
+    "insurance VARCHAR(16), kind VARCHAR(8), base_cents BIGINT, "
+    "employer_cents BIGINT, individual_cents BIGINT)",
+    "CREATE TEMPORARY TABLE bill_total (employer_id BIGINT PRIMARY KEY, "
+    "employer_cents BIGINT NOT NULL, individual_cents BIGINT NOT NULL, declared INTEGER NOT NULL)",
+)
+_DROP_WORK_TABLES = ("DROP TABLE IF EXISTS bill_target", "DROP TABLE IF EXISTS bill_total")
 
 
 def cents(amount: Decimal) -> int:
@@ -187,6 +210,7 @@ def bill_run(
     steps = [
         ("target (declared)", _TARGET_DECLARED),
         ("target (assessed)", _TARGET_ASSESSED),
+        ("bill totals", _BILL_TOTALS),
         ("bills", _BILLS),
         ("lines", _DIFFERENCES),
         ("totals", _TOTALS),
@@ -209,20 +233,18 @@ def bill_run(
             connection.cursor() as cursor,
             Progress("billing", len(steps), stream=stream, enabled=progress) as bar,
         ):
-            cursor.execute("DROP TABLE IF EXISTS bill_target")
-            cursor.execute(
-                "CREATE TEMPORARY TABLE bill_target (employer_id BIGINT, person_id BIGINT, "
-                "insurance VARCHAR(16), kind VARCHAR(8), base_cents BIGINT, "
-                "employer_cents BIGINT, individual_cents BIGINT)"
-            )
+            for statement in (*_DROP_WORK_TABLES, *_CREATE_WORK_TABLES):
+                cursor.execute(statement)
             for name, sql in steps:
                 cursor.execute(sql, params)
                 counts[name] = cursor.rowcount
                 bar.advance()
                 if on_progress is not None:  # (steps done, steps), inside the transaction
                     on_progress(bar.done, len(steps))
-            cursor.execute("DROP TABLE bill_target")
+            for statement in _DROP_WORK_TABLES:
+                cursor.execute(statement)
         flexible_bill_run(actor=actor, run=run, policy=policy, due_on=due_on, now=now)
+        history_changed(area=area.code)  # every person's history of the area (inquiry.cache)
         run.bills_created = max(counts["bills"], 0)
         run.lines_added = max(counts["lines"], 0)
         run.finished_at = timezone.now()

@@ -64,11 +64,17 @@ from shebao.contributions.models import (
     PersonalAccount,
     Policy,
 )
-from shebao.contributions.payments import _reference, amount_cents, money_of
+from shebao.contributions.payments import (
+    _reference,
+    amount_cents,
+    check_paid_on_and_source,
+    money_of,
+)
 from shebao.contributions.rules import late_fee, late_fee_days
 from shebao.contributions.services import policy_for
 from shebao.core.dates import add_months
 from shebao.core.errors import Conflict, InvalidInput, NotFound
+from shebao.inquiry.cache import history_changed
 from shebao.registry.models import Employment, Person, PersonStatus
 
 _ZERO = Value(0)
@@ -600,20 +606,7 @@ def flexible_payment_record_outcome(
     require(actor, "payment.record", area_code=person.area_id)
     reference = _reference(bank_reference)
     cents = amount_cents(amount)
-    if paid_on > timezone.localdate():
-        raise InvalidInput(
-            _("The day of payment %(day)s is in the future."),
-            code="paid_on_future",
-            field="paid_on",
-            params={"day": paid_on.isoformat()},
-        )
-    if source not in PaymentSource.values:
-        raise InvalidInput(
-            _("Unknown payment source %(source)s."),
-            code="payment_source",
-            field="source",
-            params={"source": source},
-        )
+    check_paid_on_and_source(paid_on, source)
     # One person's payments are allocated one at a time.
     Person.objects.select_for_update().filter(pk=person.pk).first()
     existing = FlexiblePayment.objects.filter(
@@ -639,6 +632,7 @@ def flexible_payment_record_outcome(
         _same_or_conflict(existing, person, cents, paid_on)
         return FlexibleRecorded(existing, created=False)
     allocations, entries = _allocate(payment)
+    history_changed(area=person.area_id, person=person.pk)  # inquiry.cache
     allocated = sum(a.principal_cents + a.late_fee_cents for a in allocations)
     audit_record(
         actor=actor,
@@ -802,6 +796,15 @@ def flexible_billed_months(person: Person, first: dt.date, last: dt.date) -> set
             area_id=person.area_id, person=person, period__gte=first, period__lte=last
         ).values_list("period", flat=True)
     )
+
+
+def flexible_open_month(person: Person, period: dt.date, on: dt.date) -> FlexibleMonth | None:
+    """The person's flexible month `period` if it is billed and its contributions
+    are not fully paid: what is open now, with the late fee run until `on`."""
+    bill = _unpaid(person).filter(period=period).first()
+    if bill is None:
+        return None
+    return _months([bill], on, paid_until=None)[0]
 
 
 def flexible_latest_bill(person: Person) -> FlexibleBill | None:

@@ -188,14 +188,34 @@ class LineKind(models.TextChoices):
 
 
 class DeclarationLine(models.Model):
+    # The keys a line copies from its writer are not checked again by the
+    # database: the import and `declaration_declare` judge every row in SQL
+    # against the registered persons of the area and their employment by the
+    # employer (a row naming anyone else is refused with its reason), the
+    # area is the employer's, the upload and the author are the writer's
+    # own, and a correction copies them from the line it reverses. Checking
+    # them row by row again at commit would cost an import more than its own
+    # work. Only `reverses`, which points at another line, is checked.
     area = models.ForeignKey(
-        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+        "registry.Area",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     employer = models.ForeignKey(
-        "registry.Employer", on_delete=models.PROTECT, related_name="+", db_index=False
+        "registry.Employer",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     person = models.ForeignKey(
-        "registry.Person", on_delete=models.PROTECT, related_name="+", db_index=False
+        "registry.Person",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     period = models.DateField(_("month"))
     kind = models.CharField(max_length=8, choices=LineKind.choices, default=LineKind.DECLARED)
@@ -214,10 +234,15 @@ class DeclarationLine(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     source = models.CharField(max_length=8)  # upload, api, form
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     created_at = models.DateTimeField()
 
@@ -314,11 +339,12 @@ class BillLine(models.Model):
     a person-insurance-month always sum to what is owed.
     """
 
-    # Only the bill's foreign key is checked by the database: every other key
-    # of a line is copied by the billing run's single INSERT … SELECT from rows
-    # that exist (the bill, the declaration, the run), and checking four more
-    # keys for each of a million new lines costs more than the run's own work.
-    # Lines are never written any other way and never deleted.
+    # No key of a line is checked by the database: the billing run writes every
+    # line with one INSERT … SELECT that joins the bill, the declaration and
+    # the run it copies them from, so each key exists by construction, and
+    # checking five keys for each of millions of new lines would cost more
+    # than the run's own work. Lines are never written any other way and
+    # never deleted (the PROTECT of each key still guards deletion in Django).
     area = models.ForeignKey(
         "registry.Area",
         on_delete=models.PROTECT,
@@ -326,7 +352,9 @@ class BillLine(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="lines", db_index=False)
+    bill = models.ForeignKey(
+        Bill, on_delete=models.PROTECT, related_name="lines", db_index=False, db_constraint=False
+    )
     employer = models.ForeignKey(
         "registry.Employer",
         on_delete=models.PROTECT,
@@ -408,7 +436,19 @@ class Payment(models.Model):
 
 class PaymentAllocation(models.Model):
     """The part of a payment that settles a bill: contributions first owed, and the
-    late fee that had run on them until the payment day (SIL art. 86)."""
+    late fee that had run on them until the payment day (SIL art. 86).
+
+    A *release* gives back contributions allocated to a bill that a correction
+    lowered below them: a row of the same payment and bill with a negative
+    `principal_cents`, no fee, and `release_of` pointing at the allocation it
+    gives back. The money is then the payment's again, a credit that settles
+    other bills. Rows are never edited, so for every payment
+        amount = Σ its rows (allocations net of releases) + its credit,
+    and a bill's contributions paid are the sum of its rows. The database
+    holds the signs (`allocation_amounts`) and, by the trigger
+    `allocation_release_within` (migration 0008), that the releases of an
+    allocation never exceed it and belong to its payment and bill.
+    """
 
     area = models.ForeignKey(
         "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
@@ -419,15 +459,31 @@ class PaymentAllocation(models.Model):
     )
     principal_cents = models.BigIntegerField()
     late_fee_cents = models.BigIntegerField(default=0)
+    release_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="releases",
+        db_index=False,
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                name="allocation_not_negative",
-                condition=Q(principal_cents__gte=0, late_fee_cents__gte=0),
+                name="allocation_amounts",
+                condition=Q(release_of__isnull=True, principal_cents__gte=0, late_fee_cents__gte=0)
+                | Q(release_of__isnull=False, principal_cents__lt=0, late_fee_cents=0),
             ),
         ]
-        indexes = [models.Index(fields=["area", "bill"])]
+        indexes = [
+            models.Index(fields=["area", "bill"]),
+            models.Index(
+                fields=["release_of"],
+                name="allocation_release_of",
+                condition=Q(release_of__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.payment_id}→{self.bill_id}"

@@ -31,11 +31,18 @@ Design notes
   that an earlier-dated one, recorded after it, settles; that fee stays
   paid.)
 - A bill lowered after it was paid (a later run adds negative lines): what
-  was allocated to it beyond its new total is the employer's credit too
-  (`_credit_cents`). That money stays with the bill, where it settles a
-  later raise of the same bill first; it is not moved to other bills,
-  because moving it would take money back from the bill, and allocations
-  (never negative) cannot record that.
+  was allocated to it beyond its new total is released (`_release_excess`,
+  run by `credit_apply` before it allocates): a release row of each
+  allocation given back, newest first, for at most what that allocation
+  still holds, so the bill keeps exactly its new total. The money released
+  is its payment's unallocated money again, the employer's credit, and
+  `credit_apply` settles the oldest open bills with it like any credit, as
+  of that payment's `paid_on` (the money has been with the agency since
+  then): a bill due after that day takes it without a fee. Only
+  contributions are released; a late fee paid stays paid, and the fee a
+  released part had paid counts against the fee the same bill runs later.
+  Until the release is made (data from before it existed), the excess is
+  counted as credit when read (`_credit_cents`).
 - Late fee (SIL art. 86; DOMAIN §3): the policy's daily rate (0.05%) of the
   overdue contributions for each day from the day they became overdue, which
   is the day after the bill's `due_on` (`overdue_from`), until the day paid,
@@ -101,6 +108,7 @@ from shebao.contributions.models import (
 from shebao.contributions.rules import late_fee, late_fee_days
 from shebao.contributions.services import policy_for
 from shebao.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from shebao.inquiry.cache import history_changed
 from shebao.registry.identifiers import normalize_credit_code
 from shebao.registry.models import Employer, Person
 
@@ -162,7 +170,8 @@ def overdue_from(bill: Bill) -> dt.date:
 
 @dataclass(frozen=True)
 class _Part:
-    """Contributions and late fee settled on a bill by one allocation."""
+    """Contributions and late fee settled on a bill by one allocation, net of its
+    releases."""
 
     principal_cents: int
     late_fee_cents: int
@@ -243,10 +252,20 @@ def _balances(
     allocations = PaymentAllocation.objects.filter(bill__in=bills)
     if paid_until is not None:
         allocations = allocations.filter(payment__paid_on__lte=paid_until)
-    parts: dict[int, list[_Part]] = defaultdict(list)
-    for bill_id, principal, fee, paid_on in allocations.values_list(
-        "bill_id", "principal_cents", "late_fee_cents", "payment__paid_on"
+    # A release belongs to its allocation's part: what stayed paid on that day.
+    net: dict[int, list[int]] = {}
+    days: dict[int, tuple[int, dt.date]] = {}
+    for pk, release_of, bill_id, principal, fee, paid_on in allocations.order_by("pk").values_list(
+        "pk", "release_of_id", "bill_id", "principal_cents", "late_fee_cents", "payment__paid_on"
     ):
+        key = release_of or pk
+        net.setdefault(key, [0, 0])
+        net[key][0] += principal
+        net[key][1] += fee
+        days.setdefault(key, (bill_id, paid_on))
+    parts: dict[int, list[_Part]] = defaultdict(list)
+    for key, (principal, fee) in net.items():
+        bill_id, paid_on = days[key]
         parts[bill_id].append(_Part(principal, fee, paid_on))
     rates = _Rates()
     result = []
@@ -322,6 +341,25 @@ def _reference(value: Any) -> str:
             params={"max": MAX_REFERENCE},
         )
     return reference
+
+
+def check_paid_on_and_source(paid_on: dt.date, source: str) -> None:
+    """Refuse a day of payment in the future and a source not in `PaymentSource`
+    (an employer's payment and a flexible worker's alike)."""
+    if paid_on > timezone.localdate():
+        raise InvalidInput(
+            _("The day of payment %(day)s is in the future."),
+            code="paid_on_future",
+            field="paid_on",
+            params={"day": paid_on.isoformat()},
+        )
+    if source not in PaymentSource.values:
+        raise InvalidInput(
+            _("Unknown payment source %(source)s."),
+            code="payment_source",
+            field="source",
+            params={"source": source},
+        )
 
 
 def _same_or_conflict(existing: Payment, employer: Employer, cents: int, paid_on: dt.date) -> None:
@@ -472,6 +510,53 @@ def _reverse(
     return made
 
 
+def _release_excess(employer: Employer) -> list[PaymentAllocation]:
+    """Release what the employer's bills hold beyond their totals (bills a
+    correction lowered after they were paid), so that each keeps exactly its
+    total; the released money is its payment's credit again.
+
+    Of each such bill the allocations are given back newest first, each for at
+    most what it still holds (its principal less its earlier releases); a late
+    fee is never released. The caller holds the employer's lock.
+    """
+    overpaid = _with_principal_paid(
+        paid_until=None, area_id=employer.area_id, employer_id=employer.pk
+    ).filter(principal_paid__gt=F("employer_cents") + F("individual_cents"))
+    # Lock the bills against a billing run changing their totals meanwhile.
+    locked = list(
+        Bill.objects.select_for_update().filter(pk__in=overpaid.values("pk")).order_by("pk")
+    )
+    releases: list[PaymentAllocation] = []
+    for bill in _with_principal_paid(paid_until=None, pk__in=[b.pk for b in locked]).order_by(
+        "period", "pk"
+    ):
+        excess = bill.principal_paid - bill.employer_cents - bill.individual_cents
+        held = (
+            PaymentAllocation.objects.filter(bill=bill, release_of__isnull=True)
+            .annotate(released_cents=Coalesce(Sum("releases__principal_cents"), _ZERO))
+            .order_by("-pk")
+        )
+        for allocation in held:
+            if excess <= 0:
+                break
+            left = allocation.principal_cents + allocation.released_cents  # releases < 0
+            if left <= 0:
+                continue
+            given_back = min(excess, left)
+            releases.append(
+                PaymentAllocation.objects.create(
+                    area_id=allocation.area_id,
+                    payment_id=allocation.payment_id,
+                    bill=bill,
+                    principal_cents=-given_back,
+                    late_fee_cents=0,
+                    release_of=allocation,
+                )
+            )
+            excess -= given_back
+    return releases
+
+
 def _settle(employer: Employer) -> tuple[list[PaymentAllocation], list[AccountEntry]]:
     """Allocate the employer's credit to its unpaid bills (see the module notes):
     the unallocated money of each payment, oldest `paid_on` first, to the bills,
@@ -534,20 +619,7 @@ def payment_record_outcome(
     require(actor, "payment.record", area_code=employer.area_id)
     reference = _reference(bank_reference)
     cents = amount_cents(amount)
-    if paid_on > timezone.localdate():
-        raise InvalidInput(
-            _("The day of payment %(day)s is in the future."),
-            code="paid_on_future",
-            field="paid_on",
-            params={"day": paid_on.isoformat()},
-        )
-    if source not in PaymentSource.values:
-        raise InvalidInput(
-            _("Unknown payment source %(source)s."),
-            code="payment_source",
-            field="source",
-            params={"source": source},
-        )
+    check_paid_on_and_source(paid_on, source)
     # One employer's payments are allocated one at a time: the second waits
     # here and then sees the first's allocations (and its reference).
     Employer.objects.select_for_update().filter(pk=employer.pk).first()
@@ -572,6 +644,7 @@ def payment_record_outcome(
         _same_or_conflict(existing, employer, cents, paid_on)
         return Recorded(existing, created=False)
     settled, entries = _settle(employer)
+    history_changed(area=employer.area_id, employer=employer.pk)  # inquiry.cache
     allocations = [a for a in settled if a.payment_id == payment.pk]
     allocated = sum(a.principal_cents + a.late_fee_cents for a in allocations)
     audit_record(
@@ -616,8 +689,10 @@ def _allocation_log(allocations: Iterable[PaymentAllocation]) -> list[dict[str, 
 
 @dataclass(frozen=True)
 class CreditApplied:
-    """What `credit_apply` did: allocations of credit, and personal-account entries."""
+    """What `credit_apply` did: releases of what lowered bills no longer need,
+    allocations of credit, and personal-account entries."""
 
+    releases: list[PaymentAllocation]
     allocations: list[PaymentAllocation]
     entries: list[AccountEntry]
 
@@ -627,19 +702,25 @@ def _credit_apply(
 ) -> CreditApplied:
     with transaction.atomic():
         Employer.objects.select_for_update().filter(pk=employer.pk).first()
+        releases = _release_excess(employer)
         allocations, entries = _settle(employer)
         bills = Bill.objects.filter(
             area_id=employer.area_id, employer_id=employer.pk, allocations__isnull=False
         )
         if period is not None:
-            bills = bills.filter(period=period)
-        for bill in _with_principal_paid(paid_until=None, pk__in=bills.values("pk")).order_by(
-            "period", "pk"
-        ):
+            bills = bills.filter(Q(period=period) | Q(pk__in=[r.bill_id for r in releases]))
+        for bill in _with_principal_paid(
+            paid_until=None, pk__in=bills.values("pk").distinct()
+        ).order_by("period", "pk"):
             paid = bill.principal_paid >= bill.employer_cents + bill.individual_cents
-            last = PaymentAllocation.objects.filter(bill=bill).order_by("-pk").first()
+            last = (
+                PaymentAllocation.objects.filter(bill=bill, release_of__isnull=True)
+                .order_by("-pk")
+                .first()
+            )
             entries += _settle_accounts(bill, allocation=last if paid else None)
-        if allocations or entries:
+        if releases or allocations or entries:
+            history_changed(area=employer.area_id, employer=employer.pk)  # inquiry.cache
             audit_record(
                 actor=actor,
                 action="credit.apply",
@@ -647,24 +728,37 @@ def _credit_apply(
                 area_code=employer.area_id,
                 after={
                     "period": period,
+                    "releases": [
+                        {
+                            "release_of": r.release_of_id,
+                            "payment_id": r.payment_id,
+                            "bill_id": r.bill_id,
+                            "principal_cents": r.principal_cents,
+                        }
+                        for r in releases
+                    ],
                     "allocations": _allocation_log(allocations),
                     "account_entries": [e.pk for e in entries],
                 },
             )
-    return CreditApplied(allocations, entries)
+    return CreditApplied(releases, allocations, entries)
 
 
 def credit_apply(
     *, actor: User | None, employer: Employer, period: dt.date | None = None
 ) -> CreditApplied:
-    """Settle an employer's unpaid bills with its credit, and bring the personal
-    accounts of its bills to the shares they hold now (see the module notes).
+    """Release what lowered bills no longer need, settle the employer's unpaid bills
+    with its credit, and bring the personal accounts of its bills to the shares
+    they hold now (see the module notes).
 
-    Credit is money paid that no bill took: the unallocated rest of each
+    First each bill holding more than its total (lowered by a correction after
+    it was paid) gives back the excess (`_release_excess`). Credit is then
+    money paid that no bill holds: the unallocated rest of each
     payment, oldest `paid_on` first, goes to the unpaid bills oldest month
     first, the late fee as of that payment's day (none on a bill due after it)
     before the contributions. Each bill with payments allocated to it (of
-    `period` only, if given) is then reconciled with the personal accounts: a
+    `period` only, if given, and each bill released) is then reconciled with
+    the personal accounts: a
     share lowered by a correction is taken back by a reversal entry at once, a
     raised one credited when the bill is paid. One audit event when anything
     changed; none when nothing did, so it may be run at any time.
@@ -968,8 +1062,9 @@ def payment_allocations(payment: Payment) -> QuerySet[PaymentAllocation]:
 
 def _credit_cents(on: dt.date, **where: Any) -> dict[int, int]:
     """Credit as of `on`, by employer: money of payments made by then that no bill
-    needs — what is not allocated, and what is allocated to a bill beyond its
-    total (a bill a correction lowered after it was paid)."""
+    needs — what is not allocated (net of releases), and what is allocated to a
+    bill beyond its total and not released yet (a bill a correction lowered
+    after it was paid, before `credit_apply` ran)."""
     paid = dict(
         Payment.objects.filter(paid_on__lte=on, **where)
         .values("employer_id")

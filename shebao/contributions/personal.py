@@ -49,8 +49,10 @@ from shebao.accounts.roles import Role, require
 from shebao.audit.services import access_record, audit_record
 from shebao.contributions import rules
 from shebao.contributions.flexible import (
+    FlexibleMonth,
     flexible_billed_months,
     flexible_latest_bill,
+    flexible_open_month,
     flexible_paid_months,
 )
 from shebao.contributions.models import (
@@ -584,12 +586,41 @@ class QuoteLine:
 
 @dataclass(frozen=True)
 class BillQuote:
-    bill_id: int
+    bill_id: int  # an employer's `Bill`, or a `FlexibleBill` when `flexible`
     due_on: dt.date
     overdue_days: int
     principal: Decimal
     late_fee: Decimal
     lines: list[QuoteLine]
+    flexible: bool = False  # the person's own month as a flexible worker
+
+
+def _flexible_quote(month: FlexibleMonth) -> BillQuote:
+    """A flexible worker's open month: what is still due of it, and the late fee
+    run until the quote's day less what was paid (`flexible._months`). Within
+    the contributions payments go to the pension before the medical insurance,
+    so the open part of each is what is left in that order."""
+    bill = month.bill
+    paid = month.principal_paid_cents
+    open_pension = max(bill.pension_cents - paid, 0)
+    open_medical = bill.medical_cents - max(paid - bill.pension_cents, 0)
+    lines = [
+        QuoteLine(insurance=insurance, employer=Decimal("0.00"), individual=_yuan(cents))
+        for insurance, cents in (
+            (Insurance.MEDICAL, open_medical),
+            (Insurance.PENSION, open_pension),
+        )
+        if cents > 0
+    ]
+    return BillQuote(
+        bill_id=bill.pk,
+        due_on=bill.due_on,
+        overdue_days=month.days_overdue,
+        principal=_yuan(month.principal_due_cents),
+        late_fee=_yuan(month.late_fee_due_cents),
+        lines=lines,
+        flexible=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -616,8 +647,11 @@ def back_payment_quote(
     is `rules.late_fee` on that principal from the day after the bill's due
     date to `on`, at the daily rate of the month's policy (SIL art. 86).
     10,000.00 due 2024-02-29 and paid 2024-03-31: 30 days × 0.05% → 150.00.
-    A month never billed cannot be quoted: it must be declared first. A
-    month already paid is refused.
+    A month billed to the person as a flexible worker and not fully paid is
+    quoted for what is still open of it, with its late fee (the part paid
+    carries the fee run until its own day, as for any bill). A month never
+    billed cannot be quoted: it must be declared first. A month already paid
+    is refused.
     """
     found = _person_for(user, person, purpose="account.quote")
     month = _month(month)
@@ -632,7 +666,8 @@ def back_payment_quote(
     by_bill: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in unpaid:
         by_bill[row["bill_id"]].append(row)
-    if not by_bill:
+    flexible = flexible_open_month(found, month, on)
+    if not by_bill and flexible is None:
         return BackPaymentQuote(
             person_id=found.pk,
             month=month,
@@ -677,6 +712,26 @@ def back_payment_quote(
                 ],
             )
         )
+    notes = []
+    if bills:
+        notes.append(
+            gettext(
+                "Owed for %(month)s if paid on %(on)s: the unpaid contributions and the late "
+                "fee of %(rate)s a day since the due date (SIL art. 86). A bill partly paid by "
+                "the employer is quoted in full for this person."
+            )
+            % {"month": f"{month:%Y-%m}", "on": on.isoformat(), "rate": daily_rate}
+        )
+    if flexible is not None:
+        bills.append(_flexible_quote(flexible))
+        notes.append(
+            gettext(
+                "%(month)s is billed to the person as a flexible worker and not fully paid: "
+                "owed if paid on %(on)s, what is still open of the month and the late fee of "
+                "%(rate)s a day since the due date (SIL art. 86)."
+            )
+            % {"month": f"{month:%Y-%m}", "on": on.isoformat(), "rate": daily_rate}
+        )
     principal = sum((b.principal for b in bills), Decimal("0.00"))
     fee = sum((b.late_fee for b in bills), Decimal("0.00"))
     return BackPaymentQuote(
@@ -689,12 +744,7 @@ def back_payment_quote(
         total=principal + fee,
         late_fee_daily_rate=daily_rate,
         bills=bills,
-        note=gettext(
-            "Owed for %(month)s if paid on %(on)s: the unpaid contributions and the late fee "
-            "of %(rate)s a day since the due date (SIL art. 86). A bill partly paid by the "
-            "employer is quoted in full for this person."
-        )
-        % {"month": f"{month:%Y-%m}", "on": on.isoformat(), "rate": daily_rate},
+        note=" ".join(notes),
     )
 
 

@@ -10,6 +10,9 @@ connection) ask for `/my/contributions/` and then `/api/v1/me/contributions`
 for about 10 seconds each. Reported: requests per second, p50 and p99
 latency, and the goal (p99 < 100 ms on PostgreSQL) met or not. The baseline
 is the database alone: the SQL of one year's read, replayed on one connection.
+After the warm-up each server process answers from its history cache
+(`inquiry.cache`), checked by one query against the records' versions: what is
+measured is a person reading their unchanged history again, the common case.
 
 The load stays on this machine (127.0.0.1), and every client loop stops by
 itself after its time or MAX_REQUESTS_PER_CLIENT requests.

@@ -32,6 +32,9 @@ Design notes
   time, and a 30-year history costs little more than a 1-year one.
 - Who may read: the person themself, and area staff holding `account.read`
   for the persons of their area (logged), as for `personal`.
+- A history names the employers of all its bills (`History.employers`, every
+  year's, whatever the year shown): whose payments can change it. The
+  person's own pages and API cache what they show by it (`inquiry.cache`).
 - Money is integer cents.
 """
 
@@ -63,14 +66,15 @@ from shebao.registry.models import Person
 
 INSURANCE_ORDER = {insurance: n for n, insurance in enumerate(Insurance.values)}
 
-# Per bill of the person's lines: its month, what the lines net to, and whether
-# the bill is paid (allocated contributions cover it).
+# Per bill of the person's lines: its month, what the lines net to, whether
+# the bill is paid (allocated contributions cover it), and its employer.
 _YEAR_TOTALS = f"""
     SELECT p.period, p.employer_cents, p.individual_cents,
            CASE WHEN COALESCE((SELECT SUM(a.principal_cents)
                                FROM {PaymentAllocation._meta.db_table} a
                                WHERE a.area_id = %(area)s AND a.bill_id = p.bill_id), 0)
-                     >= b.employer_cents + b.individual_cents THEN 1 ELSE 0 END
+                     >= b.employer_cents + b.individual_cents THEN 1 ELSE 0 END,
+           b.employer_id
     FROM (SELECT bill_id, MIN(period) AS period,
                  CAST(SUM(employer_cents) AS BIGINT) AS employer_cents,
                  CAST(SUM(individual_cents) AS BIGINT) AS individual_cents
@@ -239,6 +243,7 @@ class History:
     year: int | None  # the year asked for; None: every year
     totals: list[YearTotals]  # every year with a billed month, newest first
     months: list[HistoryMonth]  # of the year asked for (or all), newest first
+    employers: frozenset[int] = frozenset()  # of every year's bills, not only those shown
     _paid: dict[str, set[dt.date]] = field(default_factory=dict, repr=False)
 
     @property
@@ -437,14 +442,19 @@ def _totals_of(months: list[HistoryMonth]) -> list[YearTotals]:
     return [YearTotals(year, *row) for year, row in by_year.items()]
 
 
-def _year_totals(person: Person, flexible: dict[dt.date, Payer]) -> list[YearTotals]:
+def _year_totals(
+    person: Person, flexible: dict[dt.date, Payer]
+) -> tuple[list[YearTotals], frozenset[int]]:
     """Every year's totals in one query (`_YEAR_TOTALS`): 30 years are 360 short rows,
-    not the 1,800 lines and 360 bills of the whole history."""
+    not the 1,800 lines and 360 bills of the whole history; and the employers of
+    those bills."""
     # month ("YYYY-MM") → [all paid, employer, individual]
     months: dict[str, list[Any]] = {}
+    employers: set[int] = set()
     with connection.cursor() as cursor:
         cursor.execute(_YEAR_TOTALS, {"area": person.area_id, "person": person.pk})
-        for period, employer, individual, paid in cursor.fetchall():
+        for period, employer, individual, paid, employer_id in cursor.fetchall():
+            employers.add(employer_id)
             row = months.setdefault(str(period)[:7], [True, 0, 0])
             row[0] = row[0] and bool(paid)
             row[1] += employer
@@ -460,7 +470,8 @@ def _year_totals(person: Person, flexible: dict[dt.date, Payer]) -> list[YearTot
         totals[1] += all_paid
         totals[2] += employer
         totals[3] += individual
-    return [YearTotals(year, *by_year[year]) for year in sorted(by_year, reverse=True)]
+    years = [YearTotals(year, *by_year[year]) for year in sorted(by_year, reverse=True)]
+    return years, frozenset(employers)
 
 
 def _history(
@@ -469,7 +480,7 @@ def _history(
     year: int | None,
     on: dt.date,
     flexible: dict[dt.date, Payer] | None = None,
-    totals: list[YearTotals] | None = None,
+    totals: tuple[list[YearTotals], frozenset[int]] | None = None,
 ) -> History:
     payers = _employer_payers(person, _year_range(year))
     for day, own in (flexible if flexible is not None else _flexible_payers(person)).items():
@@ -481,12 +492,18 @@ def _history(
         for payer in month.payers:
             for insurance in payer.paid_insurances:
                 paid[insurance].add(month.period)
+    if totals is None:  # every month: the totals and employers are theirs
+        totals = (
+            _totals_of(months),
+            frozenset(p.employer_id for m in months for p in m.payers if p.employer_id is not None),
+        )
     return History(
         person=person,
         on=on,
         year=year,
-        totals=totals if totals is not None else _totals_of(months),
+        totals=totals[0],
         months=months,
+        employers=totals[1],
         _paid=dict(paid),
     )
 
@@ -520,7 +537,9 @@ def person_history_year(
     on = on or timezone.localdate()
     flexible = _flexible_payers(found)
     totals = _year_totals(found, flexible)
-    if not 1 <= page <= len(totals):
-        return History(person=found, on=on, year=None, totals=totals, months=[])
-    year = totals[page - 1].year
+    if not 1 <= page <= len(totals[0]):
+        return History(
+            person=found, on=on, year=None, totals=totals[0], months=[], employers=totals[1]
+        )
+    year = totals[0][page - 1].year
     return _history(found, year=year, on=on, flexible=flexible, totals=totals)

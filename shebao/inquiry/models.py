@@ -30,6 +30,12 @@ Design notes
 - A `StatementBatch` records the yearly run of an area: persons in scope
   (`total`), statements made so far (`done`), status and times. One row per
   area and year; running it again resumes it.
+- A `HistoryVersion` says which state of the contribution records a cached
+  contribution history was built from (`inquiry.cache`): one row for an area,
+  one per employer, one per person, each holding a token the writers replace
+  (`cache.history_changed`) in the transaction that changes what a history
+  shows. A token is random, not a counter, so a database restored from a
+  backup never brings back a token a cache has already seen with other data.
 """
 
 from __future__ import annotations
@@ -126,3 +132,33 @@ class StatementBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area_id} {self.year}"
+
+
+class VersionScope(models.TextChoices):
+    AREA = "area", _("Area")
+    EMPLOYER = "employer", _("Employer")
+    PERSON = "person", _("Person")
+
+
+class HistoryVersion(models.Model):
+    """The current token of an area's, an employer's or a person's contribution records.
+
+    `subject` is the employer's or the person's key (0 for the area). Absent
+    rows have never changed through the services."""
+
+    area = models.ForeignKey(
+        "registry.Area", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    scope = models.CharField(max_length=8, choices=VersionScope.choices)
+    subject = models.BigIntegerField()
+    token = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "scope", "subject"], name="history_version_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.scope} {self.subject}"

@@ -2,8 +2,9 @@
 is made of, what it owes now with the late fee, and its payments.
 
 Employer users see their own employer; contributions officers and area admins
-see an employer of their area named by `?employer=<id>`. Anyone else, and
-anything of another employer or area, gets 404. Amounts are kept in integer
+see an employer of their area named by `?employer=<id>`, and may apply its
+credit to its open bills by hand (`credit_apply`). Anyone else, and anything
+of another employer or area, gets 404. Amounts are kept in integer
 cents and shown as yuan with two decimals ("1,440.00"); the late fee is the
 one run until today (SIL art. 86), computed when read.
 """
@@ -15,16 +16,19 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
+from django.views.decorators.http import require_POST
 
 from shebao.accounts.models import User
-from shebao.accounts.roles import Role
+from shebao.accounts.roles import Role, can
 from shebao.contributions import payments
 from shebao.contributions.models import Bill, BillLine, PaymentAllocation
 from shebao.contributions.payments import BillBalance
@@ -80,6 +84,11 @@ def _bills_of(user: User) -> QuerySet[Bill]:
 def _employer_query(user: User, employer: Employer) -> str:
     """The query string that keeps staff on the same employer from page to page."""
     return "" if user.role == Role.EMPLOYER else f"?employer={employer.pk}"
+
+
+def _may_apply_credit(user: User) -> bool:
+    """Staff on these pages who record payments may apply an employer's credit."""
+    return user.role in STAFF and can(user, "payment.record")
 
 
 # --- bill status -----------------------------------------------------------------
@@ -294,6 +303,7 @@ def arrears(request: HttpRequest) -> HttpResponse:
         "credit": yuan(owed.credit_cents) if owed.credit_cents else "",
         "daily_late_fee": f"{owed.daily_late_fee.quantize(Decimal('0.01'), ROUND_HALF_UP):,}",
         "query": _employer_query(user, employer),
+        "may_apply_credit": _may_apply_credit(user),
     }
     return render(request, "web/contributions/arrears.html", context)
 
@@ -373,5 +383,41 @@ def payment_list(request: HttpRequest) -> HttpResponse:
         "credit": yuan(credit_cents) if credit_cents else "",
         "query": query,
         "page_query": (query + "&" if query else "?") + "page=",
+        "may_apply_credit": _may_apply_credit(user),
     }
     return render(request, "web/contributions/payments.html", context)
+
+
+@login_required
+@require_POST
+def credit_apply(request: HttpRequest) -> HttpResponse:
+    """Apply the employer's credit by hand (staff who record payments): release
+    what lowered bills no longer need, then settle the oldest open bills with
+    the credit; back to the payments page with what was done."""
+    user = _user(request)
+    employer = _employer(request)
+    if not _may_apply_credit(user):
+        raise Http404
+    try:
+        applied = payments.credit_apply(actor=user, employer=employer)
+        left = payments.employer_credit(user, employer, _today())
+    except DomainError:
+        raise Http404 from None
+    released = -sum(r.principal_cents for r in applied.releases)
+    allocated = sum(a.principal_cents + a.late_fee_cents for a in applied.allocations)
+    if applied.releases or applied.allocations or applied.entries:
+        messages.success(
+            request,
+            gettext(
+                "Credit applied: %(released)s yuan given back by lowered bills, %(allocated)s "
+                "yuan allocated to open bills; %(left)s yuan of credit is left."
+            )
+            % {"released": yuan(released), "allocated": yuan(allocated), "left": yuan(left)},
+        )
+    else:
+        messages.info(
+            request,
+            gettext("Nothing changed: %(left)s yuan of credit and no open bill it could settle.")
+            % {"left": yuan(left)},
+        )
+    return HttpResponseRedirect(reverse("web:contrib_payments") + _employer_query(user, employer))

@@ -30,8 +30,10 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -43,6 +45,7 @@ from shebao.contributions import personal
 from shebao.contributions.models import AccountEntryKind, Insurance
 from shebao.contributions.payments import money_of
 from shebao.core.errors import DomainError
+from shebao.inquiry.cache import history_cached
 from shebao.inquiry.history import (
     STATUS_LABELS,
     History,
@@ -96,14 +99,21 @@ def _years_and_months(months: int) -> dict[str, int]:
     return {"months": months, "years": months // 12, "rest": months % 12}
 
 
-def _history_asked(request: HttpRequest, user: User) -> History:
-    """The history with the year the person asked for (`?year=`), the latest by
-    default; `?year=all`: every year's months."""
+def _year_asked(request: HttpRequest) -> str:
+    """`?year=`: "all", a year (1–9999), or "" (the latest), whatever else was sent."""
     text = request.GET.get("year", "")
-    if text == "all":
+    if text == "all" or (text.isdigit() and 1 <= int(text) <= 9999):
+        return text
+    return ""
+
+
+def _history_asked(user: User, asked: str) -> History:
+    """The history with the year the person asked for, the latest by default (or
+    when that year has no month); "all": every year's months."""
+    if asked == "all":
         return person_history(user, user.person_id or 0)
-    if text.isdigit():
-        history = person_history(user, user.person_id or 0, year=int(text))
+    if asked:
+        history = person_history(user, user.person_id or 0, year=int(asked))
         if history.months:
             return history
     return person_history_year(user, user.person_id or 0, page=1)
@@ -178,10 +188,10 @@ def _month_row(month: HistoryMonth, columns: list[str]) -> dict[str, Any]:
     return {"month": month, "base": yuan_text(month.base_cents), "cells": cells}
 
 
-@login_required
-def contributions(request: HttpRequest) -> HttpResponse:
-    user = _person_user(request)
-    history = _history_asked(request, user)
+def _contributions_shown(user: User, asked: str) -> tuple[SafeString, History]:
+    """The history part of the page, rendered apart from the request (it holds
+    nothing of the session), so that it can be kept in the cache."""
+    history = _history_asked(user, asked)
     columns = history.insurances_billed
     years = []
     for totals in history.totals:
@@ -196,9 +206,8 @@ def contributions(request: HttpRequest) -> HttpResponse:
                 "individual": yuan_text(totals.individual_cents),
             }
         )
-    return render(
-        request,
-        "web/my/contributions.html",
+    html = render_to_string(
+        "web/my/_contributions.html",
         {
             "history": history,
             "years": years,
@@ -211,6 +220,15 @@ def contributions(request: HttpRequest) -> HttpResponse:
             "links": elsewhere(),
         },
     )
+    return mark_safe(html), history  # noqa: S308 - rendered by our own template
+
+
+@login_required
+def contributions(request: HttpRequest) -> HttpResponse:
+    user = _person_user(request)
+    asked = _year_asked(request)
+    shown = history_cached(user, f"page:{asked}", lambda: _contributions_shown(user, asked))
+    return render(request, "web/my/contributions.html", {"body": mark_safe(shown)})  # noqa: S308
 
 
 @login_required

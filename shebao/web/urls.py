@@ -268,6 +268,11 @@ urlpatterns = [
         name="contrib_arrears_notice",
     ),
     path("contributions/payments/", employer_contrib_views.payment_list, name="contrib_payments"),
+    path(
+        "contributions/payments/apply-credit/",
+        employer_contrib_views.credit_apply,
+        name="contrib_credit_apply",
+    ),
     # The employer portal: landing page, employees, the monthly detail owed to each
     # employee (SIL art. 60) as a page, a CSV and printable slips, notices.
     path("employer/", employer_portal_views.dashboard, name="employer_home"),

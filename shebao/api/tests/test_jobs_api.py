@@ -78,7 +78,7 @@ def test_an_anonymous_caller_is_refused(world, method, path, payload, kind):
 def test_the_officer_follows_the_billing_run_to_its_counts(world):
     body = world["client"].get(f"/api/v1/jobs/{world['job']}").json()
     assert (body["kind"], body["status"], body["finished"]) == ("bill_run", "done", True)
-    assert (body["done"], body["total"], body["percent"]) == (5, 5, 100)
+    assert (body["done"], body["total"], body["percent"]) == (6, 6, 100)
     assert (body["result"]["bills_created"], body["result"]["lines_added"]) == (1, 5)
     assert body["error"] is None
     assert body["links"][0]["url"] == f"/contributions/?run={body['result']['run']}#runs"

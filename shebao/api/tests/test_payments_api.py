@@ -1,5 +1,6 @@
 """Payment and arrears endpoints: a cashier records a payment and the arrears
-follow; strangers and anonymous callers are refused everywhere."""
+follow, and applies an employer's credit; strangers and anonymous callers are
+refused everywhere."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from conftest import api_client
-from shebao.contributions.models import Payment
+from shebao.audit.models import AuditEvent
+from shebao.contributions.models import Bill, Payment, PaymentAllocation
 from shebao.contributions.tests.test_payments import JUNE, make_bill, officer, policy  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +29,7 @@ OPERATIONS = [
     ("POST", "/payments/import", "file", "import"),
     ("GET", "/payments", None, "list"),
     ("GET", "/payments/{payment}", None, "refused"),
+    ("POST", "/employers/{employer}/credit/apply", None, "refused"),
     ("GET", "/employers/{employer}/arrears", None, "refused"),
     ("GET", "/employers/{employer}/arrears/notice", None, "refused"),
     ("GET", "/areas/{area}/arrears", None, "refused"),
@@ -115,9 +118,10 @@ def test_it_records_a_payment_with_its_allocation(world):
         "6150.00",
         "0.00",
     )
+    allocation = PaymentAllocation.objects.get()
     assert body["allocations"] == [
-        {"bill": body["allocations"][0]["bill"], "period": "2026-06-01", "principal": "6000.00",
-         "late_fee": "150.00"}
+        {"id": allocation.pk, "bill": allocation.bill_id, "period": "2026-06-01",
+         "principal": "6000.00", "late_fee": "150.00", "release_of": None}
     ]  # fmt: skip
     again = call(world["client"], "POST", "/payments", {**PAYMENT, "bank_reference": "W001",
                  "amount": "6150", "paid_on": "2026-08-15"}, world)  # fmt: skip
@@ -173,3 +177,38 @@ def test_an_individual_sees_their_own_unpaid_months_only(world, individual, pers
     assert body["person"] == person.pk and body["months"] == []  # the June bill has no lines
     assert client.get(f"/api/v1/employers/{world['employer']}/arrears").status_code == 403
     assert client.get("/api/v1/payments").json()["items"] == []
+
+
+def test_a_cashier_applies_the_credit_a_lowered_bill_leaves(world, employer, employer_user):
+    # June (10,000.00) holds 6,000.00 paid on 08-15; lowered in place to 5,000.00
+    # (as a run before releases left it), with July (due 08-15) open.
+    june = Bill.objects.get(employer=employer)
+    Bill.objects.filter(pk=june.pk).update(employer_cents=500_000)
+    july = make_bill(employer, JUNE.replace(month=7), 300_000)
+    path = f"/api/v1/employers/{world['employer']}/credit/apply"
+    refused = api_client(employer_user).post(path)
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+
+    response = world["client"].post(path)
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    [release] = body["releases"]
+    assert (release["bill"], release["principal"], release["late_fee"]) == (
+        june.pk,
+        "-1000.00",
+        "0.00",
+    )
+    assert release["release_of"] == PaymentAllocation.objects.order_by("pk")[0].pk
+    assert release["payment"] == world["payment"] and release["bank_reference"] == "W001"
+    # The 1,000.00 given back was paid on 08-15, July's due day: no fee.
+    assert [(a["bill"], a["principal"], a["late_fee"]) for a in body["allocations"]] == [
+        (july.pk, "1000.00", "0.00")
+    ]
+    assert (body["credit"], body["account_entries"]) == ("0.00", 0)
+    detail = world["client"].get(f"/api/v1/payments/{world['payment']}").json()
+    assert [a["principal"] for a in detail["allocations"]] == ["6000.00", "-1000.00", "1000.00"]
+    assert (detail["allocated"], detail["unallocated"]) == ("6150.00", "0.00")
+    assert AuditEvent.objects.filter(action="credit.apply").count() == 1
+    again = world["client"].post(path).json()
+    assert (again["releases"], again["allocations"]) == ([], [])

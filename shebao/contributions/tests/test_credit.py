@@ -267,8 +267,8 @@ def test_a_lowered_paid_bill_gives_credit_and_takes_back_the_pension_share(
     assert payments.employer_credit(officer, employer, dt.date(2026, 11, 1)) == 136_000
     assert audit_verify()[1] == []
 
-    # Corrected back to 9,000: the money still with the bill pays the raise,
-    # and the 320.00 is credited again.
+    # Corrected back to 9,000: the money the bill gave back, the employer's
+    # credit, pays the raise, and the 320.00 is credited again.
     declare_and_bill(officer, area, employer, person, SEPTEMBER, "9000")
 
     assert ledger(person)[-1] == ("contribution", SEPTEMBER, 32_000)

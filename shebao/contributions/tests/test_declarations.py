@@ -17,8 +17,12 @@ from shebao.audit.models import AuditEvent
 from shebao.contributions import declarations
 from shebao.contributions.models import DeclarationLine, LineKind
 from shebao.core.errors import Conflict, Forbidden, InvalidInput
-from shebao.registry.identifiers import make_identity_number, parse_identity_number
-from shebao.registry.models import Employment, Person
+from shebao.registry.identifiers import (
+    make_credit_code,
+    make_identity_number,
+    parse_identity_number,
+)
+from shebao.registry.models import Employer, Employment, Person
 
 pytestmark = pytest.mark.django_db
 MONTH = dt.date(2026, 10, 1)
@@ -106,6 +110,52 @@ def test_someone_not_employed_that_month_is_refused(employer_user, employer, sta
     Employment.objects.filter(person=staff[1]).update(end_date=dt.date(2026, 9, 30))
     result = upload(employer_user, employer, csv_file("11010519491231002X,李秀英,8000"))
     assert result.errors[0]["code"] == "not_employed"
+
+
+def test_the_database_does_not_check_a_lines_keys_so_the_judge_refuses_every_bad_one(
+    employer_user, area, other_area, employer, staff
+):
+    """A line's person, employer, area, upload and author are not checked by the
+    database; every row naming a person who is not the employer's registered
+    employee in this area is refused with its reason, and stores nothing."""
+    elsewhere = Person.objects.create(
+        area=other_area,
+        id_number="440305199001010018",
+        name="王强",
+        birth_date=dt.date(1990, 1, 1),
+        sex="M",
+        registered_on=dt.date(2010, 1, 1),
+    )
+    competitor = Employer.objects.create(
+        area=area,
+        credit_code=make_credit_code("320100", "MA1MXK7B1"),
+        name="南京另一家公司",
+        established_on=dt.date(2015, 3, 1),
+        registered_on=dt.date(2015, 3, 10),
+    )
+    Employment.objects.filter(person=staff[1]).update(employer=competitor)
+    result = upload(
+        employer_user,
+        employer,
+        csv_file(
+            "440305199001010018,王强,5000",  # registered in another area only
+            "11010519491231002X,李秀英,8000",  # employed by another employer
+            "320106198503023314,张伟,9000",
+        ),
+    )
+    assert [(e["line"], e["field"], e["code"]) for e in result.errors] == [
+        (2, "id_number", "person_unknown"),
+        (3, "id_number", "not_employed"),
+    ]
+    line = DeclarationLine.objects.get()
+    assert (line.area_id, line.employer_id, line.person_id) == (area.code, employer.pk, staff[0].pk)
+    assert (line.upload_id, line.created_by_id) == (result.pk, employer_user.pk)
+    with pytest.raises(Conflict) as caught:
+        declarations.declaration_declare(
+            actor=employer_user, employer=employer, person=elsewhere, period=MONTH, wage="5000"
+        )
+    assert caught.value.code == "person_unknown"
+    assert not DeclarationLine.objects.filter(person=elsewhere).exists()
 
 
 def test_a_person_twice_in_one_file_is_refused_the_second_time(employer_user, employer, staff):
