@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-WORKERS ?= 3
 # PostgreSQL used by `make test` when DATABASE_URL is not set.
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/shebao
 
@@ -25,8 +24,7 @@ run: $(STAMP) var pdf-font
 	$(BIN)/shebao migrate --no-input
 	$(BIN)/shebao demo --if-empty
 	$(BIN)/shebao demo --logins --url http://$(HOST):$(PORT)/
-	$(BIN)/gunicorn shebao.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 \
-		--access-logfile - --error-logfile - --graceful-timeout 10
+	$(BIN)/gunicorn shebao.wsgi --bind $(HOST):$(PORT) --access-logfile - --error-logfile -
 
 lint: $(STAMP)
 	$(BIN)/ruff check shebao

@@ -462,12 +462,13 @@ class Server:
 
 @contextlib.contextmanager
 def gunicorn_server(url: str, *, workers: int | None = None) -> Iterator[Server]:
-    """The project served by gunicorn, as `make run` does, against the database at `url`;
-    yields the server and stops it afterwards."""
+    """The project served by gunicorn with its gunicorn.conf.py, as `make run` does,
+    against the database at `url`; yields the server and stops it afterwards.
+    `workers` overrides the configured number of worker processes."""
     port = _free_port()
-    workers = workers or (os.cpu_count() or 1) + 1
     environment = {
         **os.environ,
+        **({"SHEBAO_WEB_WORKERS": str(workers)} if workers else {}),
         "DATABASE_URL": url,
         "SHEBAO_JOBS_WORKERS": "0",  # the bench database has no jobs to run
         "SHEBAO_DEBUG": "0",
@@ -479,12 +480,6 @@ def gunicorn_server(url: str, *, workers: int | None = None) -> Iterator[Server]
             "shebao.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            "4",
-            "--graceful-timeout",
-            "10",
             "--log-level",
             "warning",
         ],
