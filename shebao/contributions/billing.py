@@ -78,20 +78,25 @@ _TARGET_DECLARED = f"""
 """  # noqa: S608 - table names are constants; every value is a parameter
 
 # Art. 62: no declaration this month, billed last month → 110% of last month.
+# The silent employers are found from last month's bills (one row each, the
+# declarations probed by their index), and only their lines are read.
 _TARGET_ASSESSED = f"""
     INSERT INTO bill_target (employer_id, person_id, insurance, kind, base_cents,
                              employer_cents, individual_cents)
     SELECT p.employer_id, p.person_id, p.insurance, 'assessed', 0,
            (p.employer_cents * 110 + 50) / 100, (p.individual_cents * 110 + 50) / 100
-    FROM (SELECT employer_id, person_id, insurance,
-                 CAST(SUM(employer_cents) AS BIGINT) AS employer_cents,
-                 CAST(SUM(individual_cents) AS BIGINT) AS individual_cents
-          FROM {T_LINE} WHERE area_id = %(area)s AND period = %(previous)s
-          GROUP BY employer_id, person_id, insurance) p
-    WHERE (p.employer_cents <> 0 OR p.individual_cents <> 0)
-      AND NOT EXISTS (SELECT 1 FROM contributions_declarationline d
-                      WHERE d.area_id = %(area)s AND d.period = %(period)s
-                        AND d.employer_id = p.employer_id)
+    FROM (SELECT line.employer_id, line.person_id, line.insurance,
+                 CAST(SUM(line.employer_cents) AS BIGINT) AS employer_cents,
+                 CAST(SUM(line.individual_cents) AS BIGINT) AS individual_cents
+          FROM (SELECT previous.employer_id FROM {T_BILL} previous
+                WHERE previous.area_id = %(area)s AND previous.period = %(previous)s
+                  AND NOT EXISTS (SELECT 1 FROM contributions_declarationline d
+                                  WHERE d.area_id = %(area)s AND d.employer_id = previous.employer_id
+                                    AND d.period = %(period)s)) silent
+          JOIN {T_LINE} line ON line.area_id = %(area)s AND line.period = %(previous)s
+                            AND line.employer_id = silent.employer_id
+          GROUP BY line.employer_id, line.person_id, line.insurance) p
+    WHERE p.employer_cents <> 0 OR p.individual_cents <> 0
 """  # noqa: S608
 
 # What each employer's bill comes to once the run has added its lines: the
@@ -189,6 +194,20 @@ def base_bounds(policy: Policy) -> tuple[int, int]:
     return cents(average * policy.base_floor_ratio), cents(average * policy.base_ceiling_ratio)
 
 
+def _refresh_statistics() -> None:
+    """On PostgreSQL, have the planner see the declarations and bills as they are
+    now. Right after a large import or a first run its statistics still describe
+    the tables before it, and a plan made for a few rows (a nested loop over
+    hundreds of thousands) would take hours. ANALYZE reads a fixed sample, so
+    this costs well under a second at any size; outside a transaction, its lock
+    is held only while it runs (not for the length of the billing run, which
+    would queue other areas' runs behind it)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE contributions_declarationline, {T_BILL}, {T_LINE}")
+
+
 def bill_run(
     *,
     actor: User | None,
@@ -207,6 +226,7 @@ def bill_run(
     floor, ceiling = base_bounds(policy)
     now = timezone.now()
     due_on = add_months(period, 1).replace(day=policy.payment_due_day)
+    _refresh_statistics()
     steps = [
         ("target (declared)", _TARGET_DECLARED),
         ("target (assessed)", _TARGET_ASSESSED),
