@@ -380,8 +380,7 @@ JUDGED_ROWS = "declaration_import_judged"
 _CREATE_STAGING = (
     f"CREATE TEMPORARY TABLE {STAGED_ROWS} ("
     "line INTEGER NOT NULL, id_number VARCHAR(18) NOT NULL, wage_cents BIGINT NOT NULL)",
-    f"CREATE TEMPORARY TABLE {FIRST_LINES} ("
-    "id_number VARCHAR(18) NOT NULL PRIMARY KEY, line INTEGER NOT NULL)",
+    f"CREATE TEMPORARY TABLE {FIRST_LINES} (id_number VARCHAR(18) NOT NULL, line INTEGER NOT NULL)",
     f"CREATE TEMPORARY TABLE {JUDGED_ROWS} ("
     "line INTEGER NOT NULL, id_number VARCHAR(18) NOT NULL, wage_cents BIGINT NOT NULL, "
     "person_id BIGINT, first_line INTEGER NOT NULL, declared_cents BIGINT, "
@@ -416,38 +415,34 @@ _ONE_ROW_SOURCE = (
 # employed by the employer in the month, else new / unchanged / different
 # from the month's active declared line (one that no reversal points to).
 _JUDGE = """
-    SELECT judged.line, judged.id_number, judged.wage_cents, judged.person_id,
-           judged.first_line, judged.declared_cents,
-           CASE WHEN judged.first_line < judged.line THEN 'duplicate_row'
-                WHEN judged.person_id IS NULL THEN 'person_unknown'
-                WHEN judged.employments = 0 THEN 'not_employed'
-                WHEN judged.declared_cents IS NULL THEN 'accepted'
-                WHEN judged.declared_cents = judged.wage_cents THEN 'unchanged'
+    SELECT row_.line, row_.id_number, row_.wage_cents, person.id AS person_id,
+           row_.first_line, declared.wage_cents AS declared_cents,
+           CASE WHEN row_.first_line < row_.line THEN 'duplicate_row'
+                WHEN person.id IS NULL THEN 'person_unknown'
+                WHEN NOT EXISTS (
+                    SELECT 1 FROM {employment} employment
+                    WHERE employment.area_id = %(area)s
+                      AND employment.person_id = person.id
+                      AND employment.employer_id = %(employer)s
+                      AND employment.start_date <= %(month_end)s
+                      AND (employment.end_date IS NULL OR employment.end_date >= %(period)s)
+                ) THEN 'not_employed'
+                WHEN declared.wage_cents IS NULL THEN 'accepted'
+                WHEN declared.wage_cents = row_.wage_cents THEN 'unchanged'
                 ELSE 'already_declared' END AS outcome
-    FROM (
-        SELECT row_.line, row_.id_number, row_.wage_cents, row_.first_line,
-               person.id AS person_id, COUNT(employment.id) AS employments,
-               MAX(declared.wage_cents) AS declared_cents
-        FROM ({source}) row_
-        LEFT JOIN {person} person
-          ON person.area_id = %(area)s AND person.id_number = row_.id_number
-        LEFT JOIN {employment} employment
-          ON employment.area_id = %(area)s
-         AND employment.person_id = person.id
-         AND employment.employer_id = %(employer)s
-         AND employment.start_date <= %(month_end)s
-         AND (employment.end_date IS NULL OR employment.end_date >= %(period)s)
-        LEFT JOIN (
-            SELECT active.person_id, CAST(ROUND(active.wage * 100) AS BIGINT) AS wage_cents
-            FROM {line} active
-            WHERE active.area_id = %(area)s
-              AND active.employer_id = %(employer)s
-              AND active.period = %(period)s
-              AND active.kind = %(declared)s
-              AND NOT EXISTS (SELECT 1 FROM {line} reversal WHERE reversal.reverses_id = active.id)
-        ) declared ON declared.person_id = person.id
-        GROUP BY row_.line, row_.id_number, row_.wage_cents, row_.first_line, person.id
-    ) judged
+    FROM ({source}) row_
+    LEFT JOIN {person} person
+      ON person.area_id = %(area)s AND person.id_number = row_.id_number
+    LEFT JOIN (
+        SELECT active.person_id, MAX(CAST(ROUND(active.wage * 100) AS BIGINT)) AS wage_cents
+        FROM {line} active
+        WHERE active.area_id = %(area)s
+          AND active.employer_id = %(employer)s
+          AND active.period = %(period)s
+          AND active.kind = %(declared)s
+          AND NOT EXISTS (SELECT 1 FROM {line} reversal WHERE reversal.reverses_id = active.id)
+        GROUP BY active.person_id
+    ) declared ON declared.person_id = person.id
 """
 
 _JUDGE_STAGED = (

@@ -220,12 +220,15 @@ class DeclarationLine(models.Model):
     period = models.DateField(_("month"))
     kind = models.CharField(max_length=8, choices=LineKind.choices, default=LineKind.DECLARED)
     wage = money(verbose_name=_("monthly wage"))
-    reverses = models.OneToOneField(
+    # At most one reversal per line: a unique index of the reversals only
+    # (declared lines, nearly all of them, have no entry in it).
+    reverses = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="reversal",
+        db_index=False,
     )
     upload = models.ForeignKey(
         DeclarationUpload,
@@ -251,6 +254,11 @@ class DeclarationLine(models.Model):
         verbose_name_plural = _("declaration lines")
         constraints = [
             models.CheckConstraint(name="declaration_wage_not_negative", condition=Q(wage__gte=0)),
+            models.UniqueConstraint(
+                fields=["reverses"],
+                condition=Q(reverses__isnull=False),
+                name="declaration_one_reversal",
+            ),
             models.CheckConstraint(
                 name="declaration_reversal_points_back",
                 condition=Q(kind=LineKind.DECLARED, reverses__isnull=True)
