@@ -29,7 +29,10 @@ class JobErrorOut(Schema):
 
 class JobOut(Schema):
     id: int
-    kind: str = Field(description="declaration_import, payments_import or bill_run")
+    kind: str = Field(
+        description="declaration_import, payments_import, bill_run, statement_batch, "
+        "emergency_backup, emergency_verify or emergency_restore"
+    )
     title: str
     subject: str = Field(description="The file or the month the job works on")
     area: str | None

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone, translation
 
+from shebao.api.jobs import JobOut
 from shebao.audit.models import AuditEvent
 from shebao.contributions import declarations
 from shebao.contributions.models import DeclarationLine, DeclarationUpload
@@ -253,3 +254,8 @@ def test_the_command_lists_jobs(monkeypatch, officer):
     call_command("jobs", stdout=out)
     line = out.getvalue().splitlines()[0]
     assert line.split()[:4] == [str(job.pk), "320100", "count", "done"]
+
+
+def test_the_api_schema_names_every_kind_of_job():
+    described = JobOut.model_fields["kind"].description or ""
+    assert KINDS and all(name in described for name in KINDS), sorted(KINDS)
