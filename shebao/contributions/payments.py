@@ -431,34 +431,74 @@ def _settle_accounts(bill: Bill, *, allocation: PaymentAllocation | None) -> lis
         .annotate(cents=Sum("amount_cents"))
         .values_list("account__person_id", "cents")
     )
+    changes = {
+        person_id: change
+        for person_id in shares.keys() | credited.keys()
+        if (change := (shares.get(person_id) or 0) - (credited.get(person_id) or 0))
+        and (change < 0 or allocation is not None)
+    }
     now = timezone.now()
     entries: list[AccountEntry] = []
-    for person_id in sorted(shares.keys() | credited.keys()):
-        change = (shares.get(person_id) or 0) - (credited.get(person_id) or 0)
-        if change == 0 or (change > 0 and allocation is None):
-            continue
-        PersonalAccount.objects.get_or_create(person_id=person_id, defaults={"area": bill.area})
-        account = PersonalAccount.objects.select_for_update().get(person_id=person_id)
-        if change > 0:
-            made = [
-                AccountEntry.objects.create(
-                    area_id=account.area_id,
-                    account=account,
-                    kind=AccountEntryKind.CONTRIBUTION,
-                    period=bill.period,
-                    amount_cents=change,
-                    allocation=allocation,
-                    created_at=now,
-                )
-            ]
-        else:
-            made = _reverse(account, bill, -change, now)
-        PersonalAccount.objects.filter(pk=account.pk).update(
-            balance_cents=F("balance_cents") + sum(e.amount_cents for e in made),
-            entries_count=F("entries_count") + len(made),
+    people = sorted(changes)
+    for start in range(0, len(people), SETTLE_CHUNK):
+        entries += _settle_chunk(
+            bill, allocation, changes, people[start : start + SETTLE_CHUNK], now
         )
-        entries += made
     return entries
+
+
+SETTLE_CHUNK = 2000  # accounts locked and written together
+
+
+def _settle_chunk(
+    bill: Bill,
+    allocation: PaymentAllocation | None,
+    changes: dict[int, int],
+    people: list[int],
+    now: dt.datetime,
+) -> list[AccountEntry]:
+    """`_settle_accounts` for some persons: their accounts made if missing and
+    locked (in person order), one INSERT of the credits, the reversals entry by
+    entry, and one UPDATE of the balances."""
+    have = set(
+        PersonalAccount.objects.filter(person_id__in=people).values_list("person_id", flat=True)
+    )
+    PersonalAccount.objects.bulk_create(
+        [PersonalAccount(area_id=bill.area_id, person_id=p) for p in people if p not in have],
+        ignore_conflicts=True,  # made meanwhile by another payment: that one is used
+    )
+    accounts = {
+        account.person_id: account
+        for account in PersonalAccount.objects.select_for_update()
+        .filter(person_id__in=people)
+        .order_by("person_id")
+    }
+    credits = AccountEntry.objects.bulk_create(
+        [
+            AccountEntry(
+                area_id=accounts[p].area_id,
+                account=accounts[p],
+                kind=AccountEntryKind.CONTRIBUTION,
+                period=bill.period,
+                amount_cents=changes[p],
+                allocation=allocation,
+                created_at=now,
+            )
+            for p in people
+            if changes[p] > 0
+        ]
+    )
+    made: dict[int, list[AccountEntry]] = {entry.account.person_id: [entry] for entry in credits}
+    for p in people:
+        if changes[p] < 0:
+            made[p] = _reverse(accounts[p], bill, -changes[p], now)
+    for p, account in accounts.items():
+        account.balance_cents += sum(entry.amount_cents for entry in made[p])
+        account.entries_count += len(made[p])
+    PersonalAccount.objects.bulk_update(
+        accounts.values(), ["balance_cents", "entries_count"], batch_size=500
+    )
+    return [entry for p in people for entry in made[p]]
 
 
 def _reverse(

@@ -525,6 +525,9 @@ def test_staff_apply_an_employers_credit_from_its_payments_page(
         136_000,
     ]
     assert PaymentAllocation.objects.latest("pk").bill_id == lowered.pk
+    september = PaymentAllocation.objects.get(release_of__isnull=False).bill_id
+    bill_page = client.get(reverse("web:contrib_bill", args=[september]) + query)
+    assert "given back: the bill was lowered" in bill_page.content.decode()
     event = AuditEvent.objects.get(action="credit.apply")
     assert event.actor_id == officer.pk
     again = client.post(reverse("web:contrib_credit_apply") + query, follow=True)

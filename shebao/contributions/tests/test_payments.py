@@ -29,8 +29,8 @@ from shebao.contributions.services import policy_set
 from shebao.contributions.testing import INJURY, RATES, contribution_world
 from shebao.core.dates import add_months
 from shebao.core.errors import Conflict, Forbidden, InvalidInput
-from shebao.registry.identifiers import make_credit_code
-from shebao.registry.models import Employer
+from shebao.registry.identifiers import make_credit_code, make_identity_number
+from shebao.registry.models import Employer, Employment, Person
 
 pytestmark = pytest.mark.django_db
 JUNE, JULY, SEPTEMBER = dt.date(2026, 6, 1), dt.date(2026, 7, 1), dt.date(2026, 9, 1)
@@ -238,6 +238,55 @@ def test_it_credits_the_individual_pension_share_when_the_bill_is_paid(
     assert account.balance_cents == 72_000 == sum(e.amount_cents for e in account.entries.all())
     assert account.entries_count == 1
     assert payments.person_arrears(officer, employment.person, dt.date(2026, 11, 1)).months == []
+
+
+def test_it_credits_every_person_of_a_bill_paid_in_chunks(
+    monkeypatch, officer, cashier, policy, area, employer, employment
+):
+    """Accounts are locked and written a chunk of persons at a time: with chunks of
+    two, five persons (one with an account already) are each credited exactly
+    their share, and every balance is the sum of its entries."""
+    monkeypatch.setattr(payments, "SETTLE_CHUNK", 2)
+    people = [employment.person]
+    for n in range(4):
+        person = Person.objects.create(
+            area=area,
+            id_number=make_identity_number("320106", dt.date(1990, 1, 1 + n), 11 + 2 * n),
+            name=f"职工{n}",
+            birth_date=dt.date(1990, 1, 1 + n),
+            sex="M",
+            registered_on=dt.date(2010, 1, 1),
+        )
+        Employment.objects.create(
+            area=area,
+            person=person,
+            employer=employer,
+            start_date=dt.date(2016, 5, 1),
+            registered_on=dt.date(2016, 5, 10),
+        )
+        people.append(person)
+    PersonalAccount.objects.create(area=area, person=people[0])  # opened, still empty
+    wages = ["9000", "8000", "7000", "12000", "9500"]
+    for month in (JULY, SEPTEMBER):
+        for person, wage in zip(people, wages, strict=True):
+            declarations.declaration_declare(
+                actor=officer, employer=employer, person=person, period=month, wage=wage
+            )
+        billing.bill_run(actor=officer, area=area, period=month)
+        bill = Bill.objects.get(period=month)
+        pay(
+            cashier,
+            employer,
+            f"C{month:%m}",
+            str(Decimal(bill.employer_cents + bill.individual_cents) / 100),
+            bill.due_on,  # on time: no late fee, the whole bill paid
+        )
+    for person, wage in zip(people, wages, strict=True):
+        account = PersonalAccount.objects.get(person=person)
+        share = int(Decimal(wage) * 8)  # 8% of the wage, in cents
+        assert account.balance_cents == 2 * share
+        assert account.entries_count == 2 == account.entries.count()
+        assert account.balance_cents == sum(e.amount_cents for e in account.entries.all())
 
 
 # --- arrears and scoping ---------------------------------------------------------------
