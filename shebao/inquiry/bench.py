@@ -54,7 +54,7 @@ from shebao.inquiry.history import person_history_year
 from shebao.registry.identifiers import make_credit_code, make_identity_number
 from shebao.registry.models import Area, Employer, Person
 
-BENCH_AREA = "320500"  # Suzhou
+BENCH_AREA = "320400"  # Changzhou
 BENCH_PASSWORD = "bench inquiry password 2026"  # a scratch database's user
 MONTHS = 360
 CLIENTS = 20
@@ -206,7 +206,7 @@ class InquiryWorld:
         if self.user is not None:
             return self.user
         with transaction.atomic():
-            area = Area.objects.create(code=BENCH_AREA, name="苏州市")
+            area = Area.objects.create(code=BENCH_AREA, name="常州市")
             employer = Employer.objects.create(
                 area=area,
                 credit_code=make_credit_code(BENCH_AREA, "MA1BENCH0"),

@@ -42,7 +42,7 @@ from shebao.inquiry.models import Statement, StatementKind
 from shebao.inquiry.services import statement_batch_run
 from shebao.registry.models import Area, Person
 
-BENCH_AREA = "320500"  # Suzhou
+BENCH_AREA = "320600"  # Nantong
 PERSONS = 100_000
 TABLE = Statement._meta.db_table
 
@@ -62,7 +62,7 @@ class _World:
             return self.area, self.admin
         months = [dt.date(self.year, month, 1) for month in (10, 11, 12)]
         with transaction.atomic():
-            area = Area.objects.create(code=BENCH_AREA, name="苏州市")
+            area = Area.objects.create(code=BENCH_AREA, name="南通市")
             admin = user_create(
                 actor=None,
                 username="bench-statements",
