@@ -814,16 +814,32 @@ def credit_apply_after_run(*, actor: User | None, run: BillingRun) -> int:
     changed and that either has unallocated money or had payments allocated to
     that bill; the number of employers. Each employer is its own transaction,
     taking the employer's lock before its bills, as a payment does."""
-    changed = BillLine.objects.filter(area_id=run.area_id, period=run.period, run=run)
-    employers = set(
+    # The few employers that paid something (allocated to this month's bill, or
+    # not allocated yet) first; then which of them the run changed, by the
+    # lines' (area, month, employer) index: never a pass over all of the lines.
+    month_bills = Bill.objects.filter(area_id=run.area_id, period=run.period)
+    candidates = set(
         PaymentAllocation.objects.filter(
-            area_id=run.area_id, bill_id__in=changed.values("bill_id")
+            area_id=run.area_id, bill_id__in=month_bills.values("pk")
         ).values_list("bill__employer_id", flat=True)
     ) | set(
-        Payment.objects.filter(area_id=run.area_id, employer_id__in=changed.values("employer_id"))
+        Payment.objects.filter(
+            area_id=run.area_id, employer_id__in=month_bills.values("employer_id")
+        )
         .annotate(allocated_cents=_allocated())
         .filter(amount_cents__gt=F("allocated_cents"))
         .values_list("employer_id", flat=True)
+    )
+    employers = (
+        set(
+            BillLine.objects.filter(
+                area_id=run.area_id, period=run.period, employer_id__in=candidates, run=run
+            )
+            .values_list("employer_id", flat=True)
+            .distinct()
+        )
+        if candidates
+        else set()
     )
     for employer in Employer.objects.filter(pk__in=employers).order_by("pk"):
         _credit_apply(actor=actor, employer=employer, period=run.period)
