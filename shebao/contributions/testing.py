@@ -9,8 +9,8 @@ from shebao.accounts.models import User
 from shebao.accounts.roles import Role
 from shebao.accounts.services import user_create
 from shebao.contributions.services import policy_set
-from shebao.registry.identifiers import make_credit_code
-from shebao.registry.models import Area, Employer
+from shebao.registry.identifiers import make_credit_code, make_identity_number
+from shebao.registry.models import Area, Employer, Employment, Person
 
 # DOMAIN.md §3: pension 16%/8%, medical 6%/2%, unemployment 0.5%/0.5%, maternity
 # 0.8%; work injury 0.2%-1.9% by risk class.
@@ -59,3 +59,33 @@ def contribution_world(average_monthly_wage: str = "8000") -> tuple[Area, User, 
         registered_on=dt.date(2000, 1, 1),
     )
     return area, officer, employer
+
+
+def hire(
+    employer: Employer,
+    name: str,
+    sequence: int,
+    start: dt.date = dt.date(2020, 1, 1),
+    end: dt.date | None = None,
+    *,
+    division: str = "320106",
+) -> Person:
+    """A person of the employer's area (born 1990-01-01 in `division`, `sequence`
+    0-999, odd for men) employed by it from `start`."""
+    person = Person.objects.create(
+        area_id=employer.area_id,
+        id_number=make_identity_number(division, dt.date(1990, 1, 1), sequence),
+        name=name,
+        birth_date=dt.date(1990, 1, 1),
+        sex="M" if sequence % 2 else "F",
+        registered_on=dt.date(2010, 1, 1),
+    )
+    Employment.objects.create(
+        area_id=employer.area_id,
+        person=person,
+        employer=employer,
+        start_date=start,
+        end_date=end,
+        registered_on=start,
+    )
+    return person

@@ -17,11 +17,11 @@ from django.test import Client
 from conftest import api_client, make_user
 from shebao.accounts.roles import Role
 from shebao.contributions import employer_detail
+from shebao.contributions.testing import hire
 from shebao.contributions.tests.test_employer_detail import (
     another_employer,
     contributions_officer,
     declare_and_bill,
-    hire,
     policy_2026,
 )
 

@@ -32,11 +32,9 @@ from shebao.contributions.models import (
 )
 from shebao.contributions.rules import late_fee
 from shebao.contributions.services import policy_set
-from shebao.contributions.testing import INJURY, RATES, contribution_world
+from shebao.contributions.testing import INJURY, RATES, contribution_world, hire
 from shebao.core.dates import add_months
 from shebao.core.errors import Forbidden
-from shebao.registry.identifiers import make_identity_number
-from shebao.registry.models import Employment, Person
 from shebao.web import employer_contrib_views
 
 pytestmark = pytest.mark.django_db
@@ -365,24 +363,7 @@ class CreditNeverLosesACent(TestCase):
     @given(operations)
     def test_it(self, ops):
         area, officer, employer = contribution_world(average_monthly_wage="8000")
-        people = []
-        for n in range(2):
-            person = Person.objects.create(
-                area=area,
-                id_number=make_identity_number("110105", dt.date(1980, 1, 1), 11 + 2 * n),
-                name="x",
-                birth_date=dt.date(1980, 1, 1),
-                sex="M",
-                registered_on=dt.date(2000, 1, 1),
-            )
-            Employment.objects.create(
-                area=area,
-                person=person,
-                employer=employer,
-                start_date=dt.date(2020, 1, 1),
-                registered_on=dt.date(2020, 1, 1),
-            )
-            people.append(person)
+        people = [hire(employer, "x", 11 + 2 * n, division="110105") for n in range(2)]
         largest: dict[int, int] = {}  # the largest total each bill ever had
         seen = 0
         for n, (kind, first, second, third) in enumerate(ops):

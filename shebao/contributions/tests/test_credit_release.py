@@ -31,7 +31,7 @@ from shebao.contributions.models import (
     PaymentAllocation,
     PersonalAccount,
 )
-from shebao.contributions.testing import contribution_world
+from shebao.contributions.testing import contribution_world, hire
 from shebao.contributions.tests.test_credit import (
     OCTOBER,
     SEPTEMBER,
@@ -42,8 +42,6 @@ from shebao.contributions.tests.test_credit import (
     pay,
 )
 from shebao.core.errors import Forbidden, InvalidInput
-from shebao.registry.identifiers import make_identity_number
-from shebao.registry.models import Employment, Person
 from shebao.web import employer_contrib_views
 
 from .test_credit import officer, policy  # noqa: F401 - fixtures
@@ -299,24 +297,7 @@ class ReleasesNeverLoseACent(TestCase):
     @given(operations)
     def test_it(self, ops):
         area, staff, employer = contribution_world(average_monthly_wage="8000")
-        people = []
-        for n in range(2):
-            person = Person.objects.create(
-                area=area,
-                id_number=make_identity_number("110105", dt.date(1980, 1, 1), 11 + 2 * n),
-                name="x",
-                birth_date=dt.date(1980, 1, 1),
-                sex="M",
-                registered_on=dt.date(2000, 1, 1),
-            )
-            Employment.objects.create(
-                area=area,
-                person=person,
-                employer=employer,
-                start_date=dt.date(2020, 1, 1),
-                registered_on=dt.date(2020, 1, 1),
-            )
-            people.append(person)
+        people = [hire(employer, "x", 11 + 2 * n, division="110105") for n in range(2)]
         for n, (kind, first, second, third) in enumerate(ops):
             if kind == "declare":
                 declare_and_bill(staff, area, employer, people[second], first, third)

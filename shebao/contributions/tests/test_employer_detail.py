@@ -16,10 +16,10 @@ from shebao.audit.models import AccessEvent
 from shebao.contributions import billing, declarations, employer_detail, payments
 from shebao.contributions.models import Bill, DeclarationLine, LineKind
 from shebao.contributions.services import policy_set
-from shebao.contributions.testing import INJURY, RATES
+from shebao.contributions.testing import INJURY, RATES, hire
 from shebao.core.errors import Forbidden
-from shebao.registry.identifiers import make_credit_code, make_identity_number
-from shebao.registry.models import Employer, Employment, Person
+from shebao.registry.identifiers import make_credit_code
+from shebao.registry.models import Employer
 
 pytestmark = pytest.mark.django_db
 OCTOBER, NOVEMBER = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
@@ -50,27 +50,6 @@ def officer(area):
 @pytest.fixture
 def policy(officer, area):
     return policy_2026(officer, area)
-
-
-def hire(employer, name, sequence, start=dt.date(2020, 1, 1), end=None):
-    """A person of the employer's area employed by it from `start`."""
-    person = Person.objects.create(
-        area_id=employer.area_id,
-        id_number=make_identity_number("320106", dt.date(1990, 1, 1), sequence),
-        name=name,
-        birth_date=dt.date(1990, 1, 1),
-        sex="M" if sequence % 2 else "F",
-        registered_on=dt.date(2010, 1, 1),
-    )
-    Employment.objects.create(
-        area_id=employer.area_id,
-        person=person,
-        employer=employer,
-        start_date=start,
-        end_date=end,
-        registered_on=start,
-    )
-    return person
 
 
 def declare_and_bill(officer, employer, wages, period=OCTOBER):

@@ -26,11 +26,11 @@ from shebao.contributions.models import (
     PersonalAccount,
 )
 from shebao.contributions.services import policy_set
-from shebao.contributions.testing import INJURY, RATES, contribution_world
+from shebao.contributions.testing import INJURY, RATES, contribution_world, hire
 from shebao.core.dates import add_months
 from shebao.core.errors import Conflict, Forbidden, InvalidInput
-from shebao.registry.identifiers import make_credit_code, make_identity_number
-from shebao.registry.models import Employer, Employment, Person
+from shebao.registry.identifiers import make_credit_code
+from shebao.registry.models import Employer
 
 pytestmark = pytest.mark.django_db
 JUNE, JULY, SEPTEMBER = dt.date(2026, 6, 1), dt.date(2026, 7, 1), dt.date(2026, 9, 1)
@@ -247,24 +247,7 @@ def test_it_credits_every_person_of_a_bill_paid_in_chunks(
     two, five persons (one with an account already) are each credited exactly
     their share, and every balance is the sum of its entries."""
     monkeypatch.setattr(payments, "SETTLE_CHUNK", 2)
-    people = [employment.person]
-    for n in range(4):
-        person = Person.objects.create(
-            area=area,
-            id_number=make_identity_number("320106", dt.date(1990, 1, 1 + n), 11 + 2 * n),
-            name=f"职工{n}",
-            birth_date=dt.date(1990, 1, 1 + n),
-            sex="M",
-            registered_on=dt.date(2010, 1, 1),
-        )
-        Employment.objects.create(
-            area=area,
-            person=person,
-            employer=employer,
-            start_date=dt.date(2016, 5, 1),
-            registered_on=dt.date(2016, 5, 10),
-        )
-        people.append(person)
+    people = [employment.person, *(hire(employer, f"职工{n}", 11 + 2 * n) for n in range(4))]
     PersonalAccount.objects.create(area=area, person=people[0])  # opened, still empty
     wages = ["9000", "8000", "7000", "12000", "9500"]
     for month in (JULY, SEPTEMBER):

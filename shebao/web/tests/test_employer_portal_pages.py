@@ -20,12 +20,12 @@ from conftest import make_user
 from shebao.accounts.roles import Role
 from shebao.audit.models import AccessEvent
 from shebao.contributions import declarations, employer_detail, payments
+from shebao.contributions.testing import hire
 from shebao.contributions.tests.test_employer_detail import (
     OCTOBER,
     another_employer,
     contributions_officer,
     declare_and_bill,
-    hire,
     policy_2026,
 )
 from shebao.web import employer_portal_views
