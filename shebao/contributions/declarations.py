@@ -92,6 +92,9 @@ MAX_WAGE = Decimal("100000000")
 HEADERS = {
     "id_number": "id_number",
     "身份证号码": "id_number",
+    "身份证号": "id_number",
+    "身份证": "id_number",
+    "证件号码": "id_number",
     "公民身份号码": "id_number",
     "社会保障号码": "id_number",
     "name": "name",
@@ -101,6 +104,9 @@ HEADERS = {
     "月工资": "wage",
     "缴费工资": "wage",
     "申报工资": "wage",
+    "应发工资": "wage",
+    "工资总额": "wage",
+    "本月工资": "wage",
 }
 TEMPLATE_HEADER = ["身份证号码 id_number", "姓名 name", "月工资 wage"]
 

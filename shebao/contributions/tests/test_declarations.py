@@ -179,6 +179,21 @@ def test_a_file_without_the_columns_is_refused_whole(employer_user, employer, st
         assert "id_number, wage" in caught.value.message
 
 
+@pytest.mark.parametrize(
+    ("header", "row"),
+    [
+        ("身份证号,姓名,应发工资", "320106198503023314,张伟,9000"),
+        ("证件号码,工资总额", "320106198503023314,9000"),
+        ("身份证,本月工资", "320106198503023314,9000"),
+    ],
+)
+def test_the_column_names_spreadsheets_commonly_use_are_understood(
+    header, row, employer_user, employer, staff
+):
+    result = upload(employer_user, employer, csv_file(row, header=header))
+    assert (result.rows_accepted, result.errors) == (1, [])
+
+
 def test_an_xlsx_file_is_read_too(employer_user, employer, staff):
     from openpyxl import Workbook
 
