@@ -96,9 +96,10 @@ class _World:
                 bench_declarations(area, month, admin, exclude=0)
         for month in months:
             billing.bill_run(actor=admin, area=area, period=month)
-        for found in Bill.objects.filter(area=area, period__in=months[:2]).select_related(
-            "employer"
-        ):
+        # Oldest month first: each payment is of one bill, on its due day, and
+        # would go to an older bill still open (with its late fee) otherwise.
+        paid_bills = Bill.objects.filter(area=area, period__in=months[:2]).order_by("period", "pk")
+        for found in paid_bills.select_related("employer"):
             payments.payment_record(
                 actor=admin,
                 employer=found.employer,
