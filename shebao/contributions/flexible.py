@@ -68,6 +68,7 @@ from shebao.contributions.payments import (
     _reference,
     amount_cents,
     check_paid_on_and_source,
+    entries_log,
     money_of,
 )
 from shebao.contributions.rules import late_fee, late_fee_days
@@ -654,7 +655,7 @@ def flexible_payment_record_outcome(
                 for a in allocations
             ],
             "unallocated_cents": cents - allocated,
-            "account_entries": [e.pk for e in entries],
+            "account_entries": entries_log(entries),
         },
     )
     return FlexibleRecorded(payment, created=True)

@@ -709,10 +709,24 @@ def payment_record_outcome(
             "unallocated_cents": cents - allocated,
             # Older credit goes first: what earlier payments' money settled now.
             "credit_allocations": _allocation_log(a for a in settled if a.payment_id != payment.pk),
-            "account_entries": [e.pk for e in entries],
+            "account_entries": entries_log(entries),
         },
     )
     return Recorded(payment, created=True)
+
+
+AUDIT_ENTRY_IDS = 200  # entries named one by one in an audit record, at the most
+
+
+def entries_log(entries: list[AccountEntry]) -> dict[str, Any]:
+    """Personal-account entries as an audit record shows them: how many, their sum,
+    and their ids when they are few (a bill of 100,000 persons would otherwise
+    write 100,000 ids; each entry names the allocation the record lists)."""
+    return {
+        "count": len(entries),
+        "cents": sum(entry.amount_cents for entry in entries),
+        "ids": [entry.pk for entry in entries] if len(entries) <= AUDIT_ENTRY_IDS else None,
+    }
 
 
 def _allocation_log(allocations: Iterable[PaymentAllocation]) -> list[dict[str, int]]:
@@ -778,7 +792,7 @@ def _credit_apply(
                         for r in releases
                     ],
                     "allocations": _allocation_log(allocations),
-                    "account_entries": [e.pk for e in entries],
+                    "account_entries": entries_log(entries),
                 },
             )
     return CreditApplied(releases, allocations, entries)

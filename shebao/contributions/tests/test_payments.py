@@ -270,6 +270,21 @@ def test_it_credits_every_person_of_a_bill_paid_in_chunks(
         assert account.balance_cents == 2 * share
         assert account.entries_count == 2 == account.entries.count()
         assert account.balance_cents == sum(e.amount_cents for e in account.entries.all())
+    # The audit record of the last payment names its five entries, and their sum.
+    september = AccountEntry.objects.filter(period=SEPTEMBER).order_by("pk")
+    logged = AuditEvent.objects.filter(action="payment.record").latest("pk").after
+    assert logged["account_entries"] == {
+        "count": 5,
+        "cents": sum(int(Decimal(wage) * 8) for wage in wages),
+        "ids": [entry.pk for entry in september],
+    }
+
+
+def test_an_audit_record_counts_many_account_entries_without_naming_each(monkeypatch):
+    monkeypatch.setattr(payments, "AUDIT_ENTRY_IDS", 2)
+    entries = [AccountEntry(pk=n, amount_cents=100) for n in range(3)]
+    assert payments.entries_log(entries) == {"count": 3, "cents": 300, "ids": None}
+    assert payments.entries_log(entries[:2])["ids"] == [0, 1]
 
 
 # --- arrears and scoping ---------------------------------------------------------------
