@@ -17,9 +17,10 @@ it finds the same subjects and adds nothing. Thresholds are area settings.
   month more than `alert_backdated_months` (3) months before the month of the
   correction (their reversal lines); one alert per employer.
 - out_of_hours: audit events of staff that day outside the area's working
-  days and hours (`working_days`, `working_hours_start`–`working_hours_end`,
-  local time of settings.TIME_ZONE); one alert per staff member. Public
-  holidays are not known to the system: an area lists them by dismissing.
+  days and hours (`working_hours_start`–`working_hours_end`, local time of
+  settings.TIME_ZONE; working days by `registry.workdays`: `working_days`
+  less `public_holidays` plus `makeup_working_days`); one alert per staff
+  member.
 
 An auditor acknowledges an alert (seen, followed up) or dismisses it (not a
 problem, with the reason); never one about their own actions.
@@ -51,6 +52,7 @@ from shebao.core.dates import add_months
 from shebao.core.errors import Conflict, Forbidden, InvalidInput
 from shebao.registry.models import Area
 from shebao.registry.selectors import area_setting
+from shebao.registry.workdays import WorkCalendar
 
 # How many examples an alert keeps in its detail (the counts are always whole).
 DETAIL_EXAMPLES = 50
@@ -256,27 +258,11 @@ def _time_setting(area_code: str, key: str, day: dt.date) -> dt.time:
         ) from None
 
 
-def working_days(area_code: str, day: dt.date) -> frozenset[int]:
-    value = str(area_setting(area_code, "working_days", on=day))
-    try:
-        days = frozenset(int(part) for part in value.split(",") if part.strip())
-    except ValueError:
-        days = frozenset({0})
-    if not days <= set(range(1, 8)):
-        raise InvalidInput(
-            _("Area setting working_days lists ISO weekdays 1–7, e.g. 1,2,3,4,5; not %(value)r."),
-            code="setting_value",
-            field="working_days",
-            params={"value": value},
-        )
-    return days
-
-
 def out_of_hours(area: Area, day: dt.date) -> list[Finding]:
     start, end = day_bounds(day)
     opens = _time_setting(area.code, "working_hours_start", day)
     closes = _time_setting(area.code, "working_hours_end", day)
-    workday = day.isoweekday() in working_days(area.code, day)
+    workday = WorkCalendar.of(area.code, day).is_working(day)
     events = AuditEvent.objects.filter(
         chain=area.code, at__gte=start, at__lt=end, actor__role__in=STAFF
     )

@@ -43,6 +43,7 @@ from shebao.core.errors import Conflict, DomainError, Forbidden, InvalidInput
 from shebao.registry.identifiers import normalize_identity_number
 from shebao.registry.models import Employment, Outlet, Person, PersonStatus
 from shebao.registry.selectors import area_setting
+from shebao.registry.workdays import WorkCalendar
 
 # Snapshot of a card in audit events: what a transition may change.
 CARD_FIELDS = [
@@ -450,14 +451,6 @@ def _charge_replacement(actor: User, card: Card, reason: str) -> None:
     )
 
 
-def _working_days_after(day: dt.date, days: int) -> dt.date:
-    while days > 0:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
-
-
 @transaction.atomic
 def card_approve(*, actor: User, card: Card, expected_version: int | None = None) -> Card:
     """Approval by a second officer: the one who submitted never approves."""
@@ -470,6 +463,7 @@ def card_approve(*, actor: User, card: Card, expected_version: int | None = None
     limit = area_setting(
         card.area_id, "urgent_issuance_working_days" if card.urgent else "issuance_working_days"
     )
+    today = timezone.localdate()
     return _transition(
         actor=actor,
         card=card,
@@ -477,7 +471,7 @@ def card_approve(*, actor: User, card: Card, expected_version: int | None = None
         expected_version=expected_version,
         approved_by=actor,
         approved_at=timezone.now(),
-        due_on=_working_days_after(timezone.localdate(), limit),
+        due_on=WorkCalendar.of(card.area_id, today).after(today, limit),
     )
 
 

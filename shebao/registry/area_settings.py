@@ -7,6 +7,8 @@ area that stores no value for a key gets the default here.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,6 +26,7 @@ class SettingSpec:
     description: Any  # lazy translation
     minimum: Any = None
     maximum: Any = None
+    check: Callable[[Any], object] | None = None  # raises InvalidInput for a bad value
 
     def clean(self, value: Any) -> Any:
         """The JSON value to store (Decimals as strings), or InvalidInput."""
@@ -63,10 +66,48 @@ class SettingSpec:
                     "value": parsed,
                 },
             )
+        if self.check is not None:
+            self.check(parsed)
         return str(parsed) if self.kind is Decimal else parsed
 
     def read(self, stored: Any) -> Any:
         return Decimal(stored) if self.kind is Decimal else stored
+
+
+def parse_dates(key: str, value: str) -> frozenset[dt.date]:
+    """The dates of a comma-separated list, or InvalidInput naming the bad one."""
+    dates = set()
+    for part in (piece.strip() for piece in str(value).split(",")):
+        if not part:
+            continue
+        try:
+            dates.add(dt.date.fromisoformat(part))
+        except ValueError:
+            raise InvalidInput(
+                _(
+                    "Area setting %(key)s lists dates as YYYY-MM-DD separated by commas; "
+                    "%(part)r is not one."
+                ),
+                code="setting_value",
+                field=key,
+                params={"key": key, "part": part},
+            ) from None
+    return frozenset(dates)
+
+
+def parse_weekdays(value: str) -> frozenset[int]:
+    try:
+        days = frozenset(int(part) for part in str(value).split(",") if part.strip())
+    except ValueError:
+        days = frozenset({0})
+    if not days <= set(range(1, 8)):
+        raise InvalidInput(
+            _("Area setting working_days lists ISO weekdays 1–7, e.g. 1,2,3,4,5; not %(value)r."),
+            code="setting_value",
+            field="working_days",
+            params={"value": value},
+        )
+    return days
 
 
 CATALOGUE: dict[str, SettingSpec] = {
@@ -225,6 +266,27 @@ CATALOGUE: dict[str, SettingSpec] = {
             "1,2,3,4,5",
             str,
             _("Working days, ISO weekday numbers (1 = Monday), for out-of-hours alerts"),
+            check=parse_weekdays,
+        ),
+        SettingSpec(
+            "public_holidays",
+            "",
+            str,
+            _(
+                "Public holidays, YYYY-MM-DD separated by commas: not working days, for the "
+                "issuance time limit and out-of-hours alerts"
+            ),
+            check=lambda value: parse_dates("public_holidays", value),
+        ),
+        SettingSpec(
+            "makeup_working_days",
+            "",
+            str,
+            _(
+                "Weekend days worked in place of a holiday (调休), YYYY-MM-DD separated by "
+                "commas: working days"
+            ),
+            check=lambda value: parse_dates("makeup_working_days", value),
         ),
         SettingSpec(
             "alert_replacements",

@@ -207,6 +207,49 @@ def test_a_saturday_is_outside_working_hours_all_day_unless_the_area_works_it(
     assert detect(area, dt.date(2026, 12, 5), AlertKind.OUT_OF_HOURS) == []
 
 
+def test_a_public_holiday_is_outside_working_hours_and_a_makeup_saturday_inside(
+    area, area_admin, owner, clock
+):
+    # Thursday 1 October 2026 is National Day; Saturday 10 October is worked in its place.
+    for key, value in (
+        ("public_holidays", "2026-10-01, 2026-10-02"),
+        ("makeup_working_days", "2026-10-10"),
+    ):
+        area_setting_set(
+            actor=area_admin, area=area, key=key, value=value, valid_from=dt.date(2026, 1, 1)
+        )
+    register(clock, owner, area, "2026-10-01 10:00")
+    [alert] = detect(area, dt.date(2026, 10, 1), AlertKind.OUT_OF_HOURS)
+    assert alert.detail["working_day"] is False and alert.detail["events"] == 1
+    register(clock, owner, area, "2026-10-10 10:00")
+    assert detect(area, dt.date(2026, 10, 10), AlertKind.OUT_OF_HOURS) == []
+    register(clock, owner, area, "2026-10-10 19:00")
+    [late] = detect(area, dt.date(2026, 10, 10), AlertKind.OUT_OF_HOURS)
+    assert late.detail["working_day"] is True and late.detail["events"] == 1
+
+
+def test_a_malformed_holiday_list_is_refused_at_the_bad_date(area, area_admin):
+    with pytest.raises(InvalidInput) as caught:
+        area_setting_set(
+            actor=area_admin,
+            area=area,
+            key="public_holidays",
+            value="2026-10-01,2026-10-32",
+            valid_from=dt.date(2026, 1, 1),
+        )
+    assert (caught.value.code, caught.value.field) == ("setting_value", "public_holidays")
+    assert "2026-10-32" in caught.value.message
+    with pytest.raises(InvalidInput) as weekdays:
+        area_setting_set(
+            actor=area_admin,
+            area=area,
+            key="working_days",
+            value="1,2,8",
+            valid_from=dt.date(2026, 1, 1),
+        )
+    assert weekdays.value.field == "working_days"
+
+
 def test_system_and_setup_events_are_not_staff_actions(area, clock):
     clock("2026-11-25 23:00")
     make_user("night", Role.REGISTRAR, area)  # created by the set-up path: no actor

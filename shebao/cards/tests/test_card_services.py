@@ -17,6 +17,7 @@ from shebao.cards.testing import apply_for, make_card, put_at_outlet
 from shebao.core.errors import Conflict, Forbidden, InvalidInput
 from shebao.registry.models import Person
 from shebao.registry.services import area_setting_set
+from shebao.registry.workdays import WorkCalendar
 
 pytestmark = pytest.mark.django_db
 PHOTO = sample_photo()
@@ -83,6 +84,25 @@ def test_the_submitter_never_approves(card_officer, second_officer, person):
     assert card.state == CardState.APPROVED
     assert card.approved_by == second_officer
     assert card.due_on is not None and card.due_on > timezone.localdate()
+
+
+def test_the_issuance_time_limit_counts_working_days_past_the_areas_holidays(
+    card_officer, second_officer, area_admin, person, area
+):
+    today = timezone.localdate()
+    plain = WorkCalendar.of(area.code, today).after(today, 12)
+    holidays = ",".join(str(today + dt.timedelta(days=n)) for n in range(1, 8))
+    area_setting_set(
+        actor=area_admin,
+        area=area,
+        key="public_holidays",
+        value=holidays,
+        valid_from=today - dt.timedelta(days=1),
+    )
+    card = services.card_approve(actor=second_officer, card=apply(card_officer, person))
+    calendar = WorkCalendar.of(area.code, today)
+    assert card.due_on == calendar.after(today, 12) > plain
+    assert sum(calendar.is_working(today + dt.timedelta(days=n)) for n in range(1, 8)) == 0
 
 
 def test_a_holder_applies_online_and_an_employer_for_its_staff(
