@@ -207,17 +207,18 @@ def test_a_saturday_is_outside_working_hours_all_day_unless_the_area_works_it(
     assert detect(area, dt.date(2026, 12, 5), AlertKind.OUT_OF_HOURS) == []
 
 
+def set_for_2026(actor, area, key, value):
+    return area_setting_set(
+        actor=actor, area=area, key=key, value=value, valid_from=dt.date(2026, 1, 1)
+    )
+
+
 def test_a_public_holiday_is_outside_working_hours_and_a_makeup_saturday_inside(
     area, area_admin, owner, clock
 ):
     # Thursday 1 October 2026 is National Day; Saturday 10 October is worked in its place.
-    for key, value in (
-        ("public_holidays", "2026-10-01, 2026-10-02"),
-        ("makeup_working_days", "2026-10-10"),
-    ):
-        area_setting_set(
-            actor=area_admin, area=area, key=key, value=value, valid_from=dt.date(2026, 1, 1)
-        )
+    set_for_2026(area_admin, area, "public_holidays", "2026-10-01, 2026-10-02")
+    set_for_2026(area_admin, area, "makeup_working_days", "2026-10-10")
     register(clock, owner, area, "2026-10-01 10:00")
     [alert] = detect(area, dt.date(2026, 10, 1), AlertKind.OUT_OF_HOURS)
     assert alert.detail["working_day"] is False and alert.detail["events"] == 1
@@ -230,23 +231,11 @@ def test_a_public_holiday_is_outside_working_hours_and_a_makeup_saturday_inside(
 
 def test_a_malformed_holiday_list_is_refused_at_the_bad_date(area, area_admin):
     with pytest.raises(InvalidInput) as caught:
-        area_setting_set(
-            actor=area_admin,
-            area=area,
-            key="public_holidays",
-            value="2026-10-01,2026-10-32",
-            valid_from=dt.date(2026, 1, 1),
-        )
+        set_for_2026(area_admin, area, "public_holidays", "2026-10-01,2026-10-32")
     assert (caught.value.code, caught.value.field) == ("setting_value", "public_holidays")
     assert "2026-10-32" in caught.value.message
     with pytest.raises(InvalidInput) as weekdays:
-        area_setting_set(
-            actor=area_admin,
-            area=area,
-            key="working_days",
-            value="1,2,8",
-            valid_from=dt.date(2026, 1, 1),
-        )
+        set_for_2026(area_admin, area, "working_days", "1,2,8")
     assert weekdays.value.field == "working_days"
 
 
