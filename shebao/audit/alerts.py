@@ -10,9 +10,9 @@ it finds the same subjects and adds nothing. Thresholds are area settings.
   at least `alert_replacements` (2) replacement applications in the twelve
   months up to the end of the day.
 - bulk_reads: a staff member shown the records of at least
-  `alert_bulk_read_persons` (200) distinct persons within one clock hour
-  (AccessEvent, PIPL art. 51). Clock hours are a deliberate approximation: a
-  burst that straddles the full hour is counted in two halves.
+  `alert_bulk_read_persons` (200) distinct persons within any sixty minutes
+  (AccessEvent, PIPL art. 51); the alert lists the spans of time in which
+  they did, overlapping windows merged.
 - backdated_corrections: corrections of wage declarations made that day for a
   month more than `alert_backdated_months` (3) months before the month of the
   correction (their reversal lines); one alert per employer.
@@ -29,7 +29,7 @@ problem, with the reason); never one about their own actions.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,59 +115,113 @@ def repeated_replacements(area: Area, day: dt.date) -> list[Finding]:
 
 # --- bulk reads ----------------------------------------------------------------------
 
-# Distinct persons shown to each staff member per clock hour, from the person
-# ids each access event lists (a JSON array). The hours are UTC hours, which
-# are the local hours of any zone a whole number of hours from UTC (China: +8).
+# Each person shown to each staff member that day, in time order, from the
+# person ids each access event lists (a JSON array); only staff members shown
+# at least the threshold of distinct persons in the whole day, which no one
+# below it can reach within an hour.
 _BULK_READS_SQL = {
     "postgresql": """
-        SELECT e.actor_id, date_trunc('hour', e.at) AS hour, COUNT(DISTINCT p.person) AS persons
+        SELECT e.actor_id, e.at, p.person
         FROM audit_accessevent e
         CROSS JOIN LATERAL jsonb_array_elements_text(e.person_ids) AS p(person)
-        WHERE e.area_code = %s AND e.at >= %s AND e.at < %s
-        GROUP BY e.actor_id, hour
-        HAVING COUNT(DISTINCT p.person) >= %s
-        ORDER BY e.actor_id, hour
+        WHERE e.area_code = %(area)s AND e.at >= %(start)s AND e.at < %(end)s
+          AND e.actor_id IN (
+              SELECT d.actor_id FROM audit_accessevent d
+              CROSS JOIN LATERAL jsonb_array_elements_text(d.person_ids) AS q(person)
+              WHERE d.area_code = %(area)s AND d.at >= %(start)s AND d.at < %(end)s
+              GROUP BY d.actor_id HAVING COUNT(DISTINCT q.person) >= %(threshold)s)
+        ORDER BY e.actor_id, e.at, e.id
     """,
     "sqlite": """
-        SELECT e.actor_id, substr(e.at, 1, 13) AS hour, COUNT(DISTINCT p.value) AS persons
+        SELECT e.actor_id, e.at, p.value
         FROM audit_accessevent e, json_each(e.person_ids) AS p
-        WHERE e.area_code = %s AND e.at >= %s AND e.at < %s
-        GROUP BY e.actor_id, hour
-        HAVING COUNT(DISTINCT p.value) >= %s
-        ORDER BY e.actor_id, hour
+        WHERE e.area_code = %(area)s AND e.at >= %(start)s AND e.at < %(end)s
+          AND e.actor_id IN (
+              SELECT d.actor_id FROM audit_accessevent d, json_each(d.person_ids) AS q
+              WHERE d.area_code = %(area)s AND d.at >= %(start)s AND d.at < %(end)s
+              GROUP BY d.actor_id HAVING COUNT(DISTINCT q.value) >= %(threshold)s)
+        ORDER BY e.actor_id, e.at, e.id
     """,
 }
+WINDOW = dt.timedelta(hours=1)
 
 
-def _hour(value: Any) -> dt.datetime:
+class _Window:
+    """Distinct persons shown within the last hour, as reads arrive in time order;
+    the spans of time in which they reach the threshold, merged when they meet."""
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.reads: deque[tuple[dt.datetime, str]] = deque()
+        self.times: dict[str, int] = defaultdict(int)  # person → reads in the window
+        self.spans: list[dict[str, Any]] = []
+
+    def add(self, at: dt.datetime, person: str) -> None:
+        self.reads.append((at, person))
+        self.times[person] += 1
+        while self.reads[0][0] <= at - WINDOW:
+            _, gone = self.reads.popleft()
+            self.times[gone] -= 1
+            if not self.times[gone]:
+                del self.times[gone]
+        persons = len(self.times)
+        if persons < self.threshold:
+            return
+        begins = self.reads[0][0]
+        last = self.spans[-1] if self.spans else None
+        if last is not None and begins <= last["to"]:
+            last["to"], last["persons"] = at, max(last["persons"], persons)
+        else:
+            self.spans.append({"from": begins, "to": at, "persons": persons})
+
+
+def _instant(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
-        hour = value if timezone.is_aware(value) else value.replace(tzinfo=dt.UTC)
-    else:  # SQLite: "YYYY-MM-DD HH" of the stored UTC time
-        hour = dt.datetime.strptime(str(value), "%Y-%m-%d %H").replace(tzinfo=dt.UTC)
-    return timezone.localtime(hour)
+        return value if timezone.is_aware(value) else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)  # SQLite: stored UTC
 
 
-def _bulk_read_hours(
+def _bulk_read_spans(
     area_code: str, start: dt.datetime, end: dt.datetime, threshold: int
-) -> list[tuple[int, dt.datetime, int]]:
+) -> dict[int, list[dict[str, Any]]]:
+    """Per staff member, the spans in which they were shown `threshold` or more
+    distinct persons within an hour (any hour, not clock hours)."""
     adapt = connection.ops.adapt_datetimefield_value
+    params = {"area": area_code, "start": adapt(start), "end": adapt(end), "threshold": threshold}
+    spans: dict[int, list[dict[str, Any]]] = {}
+    window: _Window | None = None
+    actor = None
     with connection.cursor() as cursor:
-        cursor.execute(
-            _BULK_READS_SQL[connection.vendor], [area_code, adapt(start), adapt(end), threshold]
-        )
-        return [(actor_id, _hour(hour), persons) for actor_id, hour, persons in cursor.fetchall()]
+        cursor.execute(_BULK_READS_SQL[connection.vendor], params)
+        while rows := cursor.fetchmany(10_000):
+            for actor_id, at, person in rows:
+                if actor_id != actor:
+                    actor, window = actor_id, _Window(threshold)
+                    spans[actor_id] = window.spans
+                assert window is not None
+                window.add(_instant(at), str(person))
+    return {
+        actor_id: [
+            {
+                "from": timezone.localtime(span["from"]),
+                "to": timezone.localtime(span["to"]),
+                "persons": span["persons"],
+            }
+            for span in found
+        ]
+        for actor_id, found in spans.items()
+        if found
+    }
 
 
 def bulk_reads(area: Area, day: dt.date) -> list[Finding]:
     start, end = day_bounds(day)
     threshold = area_setting(area.code, "alert_bulk_read_persons", on=day)
-    hours: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for actor_id, hour, persons in _bulk_read_hours(area.code, start, end, threshold):
-        hours[actor_id].append({"hour": hour, "persons": persons})
-    names = dict(User.objects.filter(pk__in=list(hours)).values_list("pk", "username"))
+    spans = _bulk_read_spans(area.code, start, end, threshold)
+    names = dict(User.objects.filter(pk__in=list(spans)).values_list("pk", "username"))
     reads = (
         AccessEvent.objects.filter(
-            area_code=area.code, at__gte=start, at__lt=end, actor_id__in=list(hours)
+            area_code=area.code, at__gte=start, at__lt=end, actor_id__in=list(spans)
         )
         .values("actor_id")
         .annotate(count=Count("pk"))
@@ -180,12 +234,12 @@ def bulk_reads(area: Area, day: dt.date) -> list[Finding]:
                 "user": actor_id,
                 "username": names.get(actor_id, ""),
                 "threshold": threshold,
-                "hours": found,
-                "most": max(entry["persons"] for entry in found),
+                "spans": found,
+                "most": max(span["persons"] for span in found),
                 "access_events": events.get(actor_id, 0),
             },
         )
-        for actor_id, found in sorted(hours.items())
+        for actor_id, found in sorted(spans.items())
     ]
 
 

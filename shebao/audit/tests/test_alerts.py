@@ -92,20 +92,27 @@ def read(clock, actor, area, at, persons):
 def test_two_hundred_persons_read_within_one_hour_raise_an_alert(
     area, owner, colleague, stranger, other_area, clock
 ):
-    # The registrar searches twice between 10:00 and 11:00 and is shown 120 and
-    # 90 persons, 10 of them twice: 200 different persons in the hour.
+    # The registrar searches twice between 10:05 and 10:40 and is shown 120 and
+    # 90 persons, 10 of them twice: 200 different persons within the hour.
     read(clock, owner, area, "2026-11-25 10:05", range(1, 121))
     read(clock, owner, area, "2026-11-25 10:40", range(111, 201))
-    # A card officer is shown 100 at 10:50 and 100 more at 11:10: two hours.
+    # A card officer is shown 100 at 10:50 and 100 more at 11:10: 200 within
+    # twenty minutes, though in two clock hours.
     read(clock, colleague, area, "2026-11-25 10:50", range(1000, 1100))
     read(clock, colleague, area, "2026-11-25 11:10", range(1100, 1200))
     # Beijing's registrar reads 300 of Beijing's, which is not Nanjing's affair.
     read(clock, stranger, other_area, "2026-11-25 10:10", range(1, 301))
-    [alert] = detect(area, dt.date(2026, 11, 25), AlertKind.BULK_READS)
-    assert alert.subject == f"user:{owner.pk}"
-    assert alert.detail["username"] == "owner"
-    assert alert.detail["hours"] == [{"hour": "2026-11-25T10:00:00+08:00", "persons": 200}]
-    assert alert.detail["access_events"] == 2
+    alerts = detect(area, dt.date(2026, 11, 25), AlertKind.BULK_READS)
+    assert [a.subject for a in alerts] == [f"user:{owner.pk}", f"user:{colleague.pk}"]
+    registrar, officer = (a.detail for a in alerts)
+    assert registrar["username"] == "owner"
+    assert registrar["spans"] == [
+        {"from": "2026-11-25T10:05:00+08:00", "to": "2026-11-25T10:40:00+08:00", "persons": 200}
+    ]
+    assert (registrar["most"], registrar["access_events"]) == (200, 2)
+    assert officer["spans"] == [
+        {"from": "2026-11-25T10:50:00+08:00", "to": "2026-11-25T11:10:00+08:00", "persons": 200}
+    ]
     assert detect(area, dt.date(2026, 11, 25), AlertKind.BULK_READS) == []
     assert detect(area, dt.date(2026, 11, 26), AlertKind.BULK_READS) == []
     [beijing] = detect(other_area, dt.date(2026, 11, 25), AlertKind.BULK_READS)
@@ -113,12 +120,26 @@ def test_two_hundred_persons_read_within_one_hour_raise_an_alert(
     assert AccessEvent.objects.count() == 5
 
 
-def test_the_hour_is_local_time(area, owner, clock):
+def test_reads_a_full_hour_apart_are_not_within_the_hour(area, owner, clock):
+    read(clock, owner, area, "2026-11-25 10:00", range(1, 101))
+    read(clock, owner, area, "2026-11-25 11:00", range(101, 201))
+    read(clock, owner, area, "2026-11-25 12:00", range(1, 101))  # the first 100 again
+    assert detect(area, dt.date(2026, 11, 25), AlertKind.BULK_READS) == []
+    # 100 more at 12:30: 200 different persons between 11:00 (exclusive) and 12:30.
+    read(clock, owner, area, "2026-11-25 12:30", range(201, 301))
+    [alert] = detect(area, dt.date(2026, 11, 25), AlertKind.BULK_READS)
+    assert alert.detail["spans"] == [
+        {"from": "2026-11-25T12:00:00+08:00", "to": "2026-11-25T12:30:00+08:00", "persons": 200}
+    ]
+
+
+def test_the_day_is_local_time(area, owner, clock):
     # 00:30 local on the 26th is 16:30 UTC on the 25th: it belongs to the 26th.
     read(clock, owner, area, "2026-11-26 00:30", range(1, 251))
     assert detect(area, dt.date(2026, 11, 25), AlertKind.BULK_READS) == []
     [alert] = detect(area, dt.date(2026, 11, 26), AlertKind.BULK_READS)
-    assert alert.detail["hours"][0]["hour"] == "2026-11-26T00:00:00+08:00"
+    assert alert.detail["spans"][0]["from"] == "2026-11-26T00:30:00+08:00"
+    assert alert.detail["most"] == 250
 
 
 # --- back-dated corrections ----------------------------------------------------------
