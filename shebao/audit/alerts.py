@@ -29,9 +29,11 @@ problem, with the reason); never one about their own actions.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, transaction
@@ -189,17 +191,14 @@ def _bulk_read_spans(
     adapt = connection.ops.adapt_datetimefield_value
     params = {"area": area_code, "start": adapt(start), "end": adapt(end), "threshold": threshold}
     spans: dict[int, list[dict[str, Any]]] = {}
-    window: _Window | None = None
-    actor = None
     with connection.cursor() as cursor:
         cursor.execute(_BULK_READS_SQL[connection.vendor], params)
-        while rows := cursor.fetchmany(10_000):
-            for actor_id, at, person in rows:
-                if actor_id != actor:
-                    actor, window = actor_id, _Window(threshold)
-                    spans[actor_id] = window.spans
-                assert window is not None
+        rows = itertools.chain.from_iterable(iter(lambda: cursor.fetchmany(10_000), []))
+        for actor_id, reads in itertools.groupby(rows, key=itemgetter(0)):
+            window = _Window(threshold)
+            for _actor, at, person in reads:
                 window.add(_instant(at), str(person))
+            spans[actor_id] = window.spans
     return {
         actor_id: [
             {
