@@ -26,7 +26,7 @@ class SettingSpec:
     description: Any  # lazy translation
     minimum: Any = None
     maximum: Any = None
-    check: Callable[[Any], object] | None = None  # raises InvalidInput for a bad value
+    check: Callable[[str, Any], object] | None = None  # (key, value); InvalidInput if bad
 
     def clean(self, value: Any) -> Any:
         """The JSON value to store (Decimals as strings), or InvalidInput."""
@@ -67,7 +67,7 @@ class SettingSpec:
                 },
             )
         if self.check is not None:
-            self.check(parsed)
+            self.check(self.key, parsed)
         return str(parsed) if self.kind is Decimal else parsed
 
     def read(self, stored: Any) -> Any:
@@ -95,7 +95,8 @@ def parse_dates(key: str, value: str) -> frozenset[dt.date]:
     return frozenset(dates)
 
 
-def parse_weekdays(value: str) -> frozenset[int]:
+def parse_weekdays(key: str, value: str) -> frozenset[int]:
+    """The ISO weekdays (1 = Monday) of a comma-separated list, or InvalidInput."""
     try:
         days = frozenset(int(part) for part in str(value).split(",") if part.strip())
     except ValueError:
@@ -104,7 +105,7 @@ def parse_weekdays(value: str) -> frozenset[int]:
         raise InvalidInput(
             _("Area setting working_days lists ISO weekdays 1–7, e.g. 1,2,3,4,5; not %(value)r."),
             code="setting_value",
-            field="working_days",
+            field=key,
             params={"value": value},
         )
     return days
@@ -265,7 +266,10 @@ CATALOGUE: dict[str, SettingSpec] = {
             "working_days",
             "1,2,3,4,5",
             str,
-            _("Working days, ISO weekday numbers (1 = Monday), for out-of-hours alerts"),
+            _(
+                "Working days, ISO weekday numbers (1 = Monday), for the issuance time limit and "
+                "out-of-hours alerts"
+            ),
             check=parse_weekdays,
         ),
         SettingSpec(
@@ -276,7 +280,7 @@ CATALOGUE: dict[str, SettingSpec] = {
                 "Public holidays, YYYY-MM-DD separated by commas: not working days, for the "
                 "issuance time limit and out-of-hours alerts"
             ),
-            check=lambda value: parse_dates("public_holidays", value),
+            check=parse_dates,
         ),
         SettingSpec(
             "makeup_working_days",
@@ -286,7 +290,7 @@ CATALOGUE: dict[str, SettingSpec] = {
                 "Weekend days worked in place of a holiday (调休), YYYY-MM-DD separated by "
                 "commas: working days"
             ),
-            check=lambda value: parse_dates("makeup_working_days", value),
+            check=parse_dates,
         ),
         SettingSpec(
             "alert_replacements",

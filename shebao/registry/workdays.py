@@ -26,12 +26,14 @@ class WorkCalendar:
     @classmethod
     def of(cls, area_code: str, on: dt.date) -> WorkCalendar:
         """The area's calendar as its settings stand on `on`."""
+
+        def read(key: str) -> str:
+            return str(area_setting(area_code, key, on=on))
+
         return cls(
-            parse_weekdays(area_setting(area_code, "working_days", on=on)),
-            parse_dates("public_holidays", area_setting(area_code, "public_holidays", on=on)),
-            parse_dates(
-                "makeup_working_days", area_setting(area_code, "makeup_working_days", on=on)
-            ),
+            parse_weekdays("working_days", read("working_days")),
+            parse_dates("public_holidays", read("public_holidays")),
+            parse_dates("makeup_working_days", read("makeup_working_days")),
         )
 
     def is_working(self, day: dt.date) -> bool:
